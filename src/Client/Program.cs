@@ -1,0 +1,3 @@
+using MobileNet.Orleans.Client;
+
+return await CliApplication.RunAsync(args);
