@@ -2,18 +2,63 @@ using System.CommandLine;
 
 namespace MobileNet.Orleans.Client;
 
-/// <summary>Builds the <c>mobilenet</c> command tree; each command group registers itself.</summary>
+/// <summary>Builds the <c>mobilenet</c> command tree and maps outcomes to exit codes.</summary>
 public static class CliApplication
 {
     public static RootCommand BuildRootCommand()
     {
-        var root = new RootCommand("mobilenet: label image datasets in bulk with MobileNet on Orleans.");
+        var root = new RootCommand("mobilenet: label image datasets in bulk with MobileNet, locally or on an Orleans cluster.");
+        // Each command group lives in Commands/ and adds itself here.
         return root;
     }
 
-    public static async Task<int> RunAsync(string[] args)
+    public static async Task<int> RunAsync(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         var root = BuildRootCommand();
-        return await root.Parse(args).InvokeAsync();
+        var parse = root.Parse(args);
+        var error = stderr ?? Console.Error;
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                await error.WriteLineAsync($"error: {e.Message}");
+            }
+
+            await error.WriteLineAsync("Run 'mobilenet --help' for usage.");
+            return ExitCodes.BadInput;
+        }
+
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        if (stdout is not null)
+        {
+            config.Output = stdout;
+        }
+
+        if (stderr is not null)
+        {
+            config.Error = stderr;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(config);
+        }
+        catch (CliUsageException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (OperationCanceledException)
+        {
+            await error.WriteLineAsync("cancelled");
+            return ExitCodes.RuntimeFailure;
+        }
+#pragma warning disable CA1031 // The CLI's last line of defence: report, never crash with a stack trace.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await error.WriteLineAsync($"error: {ex.Message}");
+            return ExitCodes.RuntimeFailure;
+        }
     }
 }

@@ -1,0 +1,12 @@
+namespace MobileNet.Orleans.Client;
+
+/// <summary>The CLI's exit codes: scripts rely on them.</summary>
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int RuntimeFailure = 1;
+    public const int BadInput = 2;
+}
+
+/// <summary>Bad usage or bad input (missing model, unreadable labels, ...): exit code 2, message says what to fix.</summary>
+public sealed class CliUsageException(string message) : Exception(message);
