@@ -1,0 +1,39 @@
+namespace MobileNet.Orleans.Contracts.Jobs;
+
+/// <summary>
+/// One per job (key: job id). Owns the job's durable state (spec, shards, progress) and hands shards to silos as
+/// short leases. Every call is short; long work runs on the workers, which renew and report back.
+/// </summary>
+[Alias("mobilenet.job-coordinator")]
+public interface IJobCoordinatorGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the job; idempotent for the same spec (a retried submit does not start a second job).</summary>
+    [Alias("submit")]
+    Task<JobStatus> SubmitAsync(JobSpec spec);
+
+    [Alias("status")]
+    Task<JobStatus> GetStatusAsync();
+
+    /// <summary>Stops dispatching and tells running shards to stop at their next renewal; keeps what is done.</summary>
+    [Alias("cancel")]
+    Task<JobStatus> CancelAsync();
+
+    /// <summary>Hands up to <paramref name="maxShards"/> pending shards to <paramref name="silo"/>.</summary>
+    [Alias("lease")]
+    Task<IReadOnlyList<ShardLease>> LeaseShardsAsync(string silo, int maxShards);
+
+    [Alias("renew")]
+    Task<LeaseVerdict> RenewLeaseAsync(ShardLeaseRef lease, ShardProgress progress);
+
+    /// <summary>The shard's result blob is written; counts are final. Ignored for a stale lease.</summary>
+    [Alias("complete")]
+    Task CompleteShardAsync(ShardLeaseRef lease, ShardProgress outcome);
+
+    /// <summary>The attempt failed; the shard is retried until its attempts are spent.</summary>
+    [Alias("fail")]
+    Task FailShardAsync(ShardLeaseRef lease, string reason);
+
+    /// <summary>The worker hands the shard back unfinished (silo draining); it does not count as an attempt.</summary>
+    [Alias("release")]
+    Task ReleaseShardAsync(ShardLeaseRef lease);
+}

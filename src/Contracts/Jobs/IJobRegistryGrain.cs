@@ -1,0 +1,19 @@
+namespace MobileNet.Orleans.Contracts.Jobs;
+
+/// <summary>The cluster's list of jobs (single instance, key 0): recent jobs for <c>mobilenet jobs</c>, active ones for the workers.</summary>
+[Alias("mobilenet.job-registry")]
+public interface IJobRegistryGrain : IGrainWithIntegerKey
+{
+    [Alias("register")]
+    Task RegisterAsync(JobEntry job);
+
+    [Alias("ended")]
+    Task MarkEndedAsync(string jobId);
+
+    /// <summary>Jobs that may still have shards to hand out.</summary>
+    [Alias("active")]
+    Task<IReadOnlyList<string>> GetActiveJobsAsync();
+
+    [Alias("recent")]
+    Task<IReadOnlyList<JobEntry>> GetRecentJobsAsync(int max);
+}

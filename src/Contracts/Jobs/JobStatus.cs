@@ -1,0 +1,81 @@
+namespace MobileNet.Orleans.Contracts.Jobs;
+
+[GenerateSerializer, Alias("mobilenet.job-state")]
+public enum JobState
+{
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>A snapshot of a job's progress, as <c>mobilenet status</c> shows it.</summary>
+[GenerateSerializer, Immutable, Alias("mobilenet.job-status")]
+public sealed record JobStatus
+{
+    [Id(0)] public required string JobId { get; init; }
+
+    [Id(1)] public required JobState State { get; init; }
+
+    [Id(2)] public required JobSpec Spec { get; init; }
+
+    /// <summary>Images found so far; final once <see cref="ListingComplete"/>.</summary>
+    [Id(3)] public long TotalImages { get; init; }
+
+    [Id(4)] public bool ListingComplete { get; init; }
+
+    [Id(5)] public long Labeled { get; init; }
+
+    [Id(6)] public long Errors { get; init; }
+
+    [Id(7)] public int ShardsTotal { get; init; }
+
+    [Id(8)] public int ShardsDone { get; init; }
+
+    [Id(9)] public int ShardsRunning { get; init; }
+
+    [Id(10)] public int ShardsPending { get; init; }
+
+    /// <summary>Shards that failed every attempt: their images are error rows.</summary>
+    [Id(11)] public int ShardsFailed { get; init; }
+
+    [Id(12)] public double ImagesPerSecond { get; init; }
+
+    [Id(13)] public TimeSpan? Eta { get; init; }
+
+    [Id(14)] public IReadOnlyList<SiloShare> Silos { get; init; } = [];
+
+    [Id(15)] public DateTimeOffset SubmittedAt { get; init; }
+
+    [Id(16)] public DateTimeOffset? StartedAt { get; init; }
+
+    [Id(17)] public DateTimeOffset? EndedAt { get; init; }
+
+    [Id(18)] public string? FailureReason { get; init; }
+
+    /// <summary>Shards redone after a worker died, went silent or handed them back.</summary>
+    [Id(19)] public int ShardsRedispatched { get; init; }
+
+    public bool IsTerminal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
+}
+
+/// <summary>How many images one silo has labeled for a job.</summary>
+[GenerateSerializer, Immutable, Alias("mobilenet.silo-share")]
+public sealed record SiloShare
+{
+    [Id(0)] public required string Silo { get; init; }
+
+    [Id(1)] public long Labeled { get; init; }
+
+    [Id(2)] public long Errors { get; init; }
+}
+
+/// <summary>A row of <c>mobilenet jobs</c>.</summary>
+[GenerateSerializer, Immutable, Alias("mobilenet.job-entry")]
+public sealed record JobEntry
+{
+    [Id(0)] public required string JobId { get; init; }
+
+    [Id(1)] public DateTimeOffset SubmittedAt { get; init; }
+}

@@ -1,0 +1,62 @@
+using MobileNet.Orleans.Contracts.Storage;
+
+namespace MobileNet.Orleans.Contracts.Jobs;
+
+/// <summary>Identifies one lease of one shard: a redone shard gets a new <see cref="LeaseId"/>, so stale reports are ignored.</summary>
+[GenerateSerializer, Immutable, Alias("mobilenet.shard-lease-ref")]
+public sealed record ShardLeaseRef
+{
+    [Id(0)] public required string JobId { get; init; }
+
+    [Id(1)] public required int ShardId { get; init; }
+
+    [Id(2)] public required Guid LeaseId { get; init; }
+}
+
+/// <summary>Work handed to a silo: label the images named in <see cref="ManifestBlob"/>, write <see cref="ResultBlob"/>.</summary>
+[GenerateSerializer, Immutable, Alias("mobilenet.shard-lease")]
+public sealed record ShardLease
+{
+    [Id(0)] public required ShardLeaseRef Lease { get; init; }
+
+    [Id(1)] public required int Attempt { get; init; }
+
+    [Id(2)] public required int MaxAttempts { get; init; }
+
+    /// <summary>Container holding the images.</summary>
+    [Id(3)] public required string SourceContainer { get; init; }
+
+    /// <summary>Blob (in the output container) listing this shard's image names, one per line.</summary>
+    [Id(4)] public required BlobPath ManifestBlob { get; init; }
+
+    /// <summary>Blob the shard's JSONL results are written to; overwritten whole, so a redone shard never duplicates rows.</summary>
+    [Id(5)] public required BlobPath ResultBlob { get; init; }
+
+    [Id(6)] public required string ModelName { get; init; }
+
+    [Id(7)] public required int TopK { get; init; }
+
+    /// <summary>The worker must renew within this time or the shard is handed to another silo.</summary>
+    [Id(8)] public required TimeSpan LeaseDuration { get; init; }
+
+    [Id(9)] public int ImageCount { get; init; }
+}
+
+/// <summary>Progress a worker reports while it holds a lease.</summary>
+[GenerateSerializer, Immutable, Alias("mobilenet.shard-progress")]
+public sealed record ShardProgress
+{
+    [Id(0)] public int Processed { get; init; }
+
+    [Id(1)] public int Labeled { get; init; }
+
+    [Id(2)] public int Errors { get; init; }
+}
+
+/// <summary>The coordinator's answer to a renewal: go on, or stop (lease lost, job cancelled or failed).</summary>
+[GenerateSerializer, Alias("mobilenet.lease-verdict")]
+public enum LeaseVerdict
+{
+    Continue,
+    Stop,
+}
