@@ -9,6 +9,8 @@ public static class CliApplication
     {
         var root = new RootCommand("mobilenet: label image datasets in bulk with MobileNet, locally or on an Orleans cluster.");
         // Each command group lives in Commands/ and adds itself here.
+        root.Subcommands.Add(Commands.UploadCommand.Create());
+        root.Subcommands.Add(Commands.ModelsCommand.Create());
         return root;
     }
 
@@ -57,7 +59,7 @@ public static class CliApplication
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            await error.WriteLineAsync($"error: {ex.Message}");
+            await error.WriteLineAsync($"error: {Storage.SecretRedaction.Redact(ex.Message)}");
             return ExitCodes.RuntimeFailure;
         }
     }

@@ -1,0 +1,133 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MobileNet.Orleans.Client.Storage;
+using Orleans.Configuration;
+
+namespace MobileNet.Orleans.Client.Cluster;
+
+/// <summary>A connected Orleans client; disposing it closes the connection.</summary>
+public sealed class ClusterConnection : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private ClusterConnection(IHost host, ClusterSettings settings)
+    {
+        _host = host;
+        Settings = settings;
+        Client = host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    public IClusterClient Client { get; }
+
+    public ClusterSettings Settings { get; }
+
+    /// <summary>
+    /// Connects within <see cref="ClusterSettings.ConnectTimeout"/>; an unreachable cluster is a
+    /// <see cref="CliUsageException"/> (exit 2) with a one-line reason, never a long hang.
+    /// </summary>
+    public static async Task<ClusterConnection> ConnectAsync(ClusterSettings settings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = settings.ClusterId;
+                o.ServiceId = settings.ServiceId;
+            });
+            if (settings.Gateways.Count > 0)
+            {
+                client.UseStaticClustering([.. settings.Gateways]);
+            }
+            else
+            {
+                var tables = CreateTableServiceClient(settings.Storage);
+                client.UseAzureStorageClustering(o => o.TableServiceClient = tables);
+            }
+
+            // Calls from the CLI are short: a call to a silo that just died must not hang for the 30 s default.
+            client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(15));
+            client.Configure<ConnectionOptions>(o => o.OpenConnectionTimeout = TimeSpan.FromSeconds(3));
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+        });
+
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken).WaitAsync(settings.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            return new ClusterConnection(host, settings);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Disposing a half-started client can wait on its connect loop: do not let that delay the error.
+            _ = Task.Run(() => DisposeQuietlyAsync(host), CancellationToken.None);
+            var reason = ex is TimeoutException ? $"no answer within {settings.ConnectTimeout.TotalSeconds:0.#} s" : OneLine(ex);
+            throw new CliUsageException($"cannot reach {settings.Describe()}: {SecretRedaction.Redact(reason)}; is the cluster up (scripts/cluster.sh up) and are --storage/--cluster-id/--gateway right?");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DisposeQuietlyAsync(_host).ConfigureAwait(false);
+    }
+
+    private static async Task DisposeQuietlyAsync(IHost host)
+    {
+        try
+        {
+            using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+            await host.StopAsync(stop.Token).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Closing a client connection must never turn a result into an error.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        host.Dispose();
+    }
+
+    private static TableServiceClient CreateTableServiceClient(StorageConnection storage)
+    {
+        var options = new TableClientOptions
+        {
+            Retry =
+            {
+                Mode = RetryMode.Fixed,
+                MaxRetries = 1,
+                Delay = TimeSpan.FromMilliseconds(200),
+                NetworkTimeout = TimeSpan.FromSeconds(5),
+            },
+        };
+        try
+        {
+            return new TableServiceClient(storage.ConnectionString, options);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or UriFormatException)
+        {
+            throw new CliUsageException($"the storage connection string from {storage.Source} is not valid ({SecretRedaction.Redact(ex.Message)})");
+        }
+    }
+
+    /// <summary>The innermost useful message on one line.</summary>
+    internal static string OneLine(Exception ex)
+    {
+        var inner = ex;
+        while (inner is AggregateException { InnerException: { } a })
+        {
+            inner = a;
+        }
+
+        var message = inner.Message;
+        if (inner.InnerException is { } cause && !message.Contains(cause.Message, StringComparison.Ordinal))
+        {
+            message = $"{message} ({cause.Message})";
+        }
+
+        var firstLine = message.Split('\n', 2)[0].Trim();
+        return firstLine.Length > 300 ? firstLine[..300] + "..." : firstLine;
+    }
+}

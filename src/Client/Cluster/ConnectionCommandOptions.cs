@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Globalization;
+using MobileNet.Orleans.Client.Storage;
+
+namespace MobileNet.Orleans.Client.Cluster;
+
+/// <summary>The <c>--storage</c> option shared by every command that touches blob storage.</summary>
+public sealed class StorageOption
+{
+    private readonly Option<string?> _storage = new("--storage")
+    {
+        Description = $"Azure Storage connection string (prefer env {StorageConnection.EnvironmentVariable}: a command line is visible to other users); default: local Azurite",
+    };
+
+    public StorageOption(Command command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        command.Options.Add(_storage);
+    }
+
+    public StorageConnection Resolve(ParseResult parse) => StorageConnection.Resolve(parse.GetValue(_storage));
+}
+
+/// <summary>The options that locate the cluster: storage account + cluster id, or static gateways.</summary>
+public sealed class ClusterConnectionOptions
+{
+    private readonly StorageOption _storage;
+
+    private readonly Option<string?> _clusterId = new("--cluster-id")
+    {
+        Description = $"Orleans ClusterId (env {ClusterSettings.ClusterIdVariable}; default {ClusterSettings.DefaultClusterId})",
+    };
+
+    private readonly Option<string[]> _gateway = new("--gateway")
+    {
+        Description = $"gateway host:port to connect to instead of looking silos up in storage (repeatable; env {ClusterSettings.GatewayVariable}, comma-separated)",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<double> _connectTimeout = new("--connect-timeout")
+    {
+        Description = "seconds to wait for the cluster before giving up (exit 2)",
+        DefaultValueFactory = _ => 10,
+    };
+
+    public ClusterConnectionOptions(Command command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        _storage = new StorageOption(command);
+        command.Options.Add(_clusterId);
+        command.Options.Add(_gateway);
+        command.Options.Add(_connectTimeout);
+    }
+
+    public StorageConnection ResolveStorage(ParseResult parse) => _storage.Resolve(parse);
+
+    public ClusterSettings Resolve(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var clusterId = FirstNonEmpty(parse.GetValue(_clusterId), Environment.GetEnvironmentVariable(ClusterSettings.ClusterIdVariable)) ?? ClusterSettings.DefaultClusterId;
+        var serviceId = FirstNonEmpty(Environment.GetEnvironmentVariable(ClusterSettings.ServiceIdVariable)) ?? ClusterSettings.DefaultServiceId;
+        var gatewayTexts = parse.GetValue(_gateway) is { Length: > 0 } given
+            ? given
+            : (Environment.GetEnvironmentVariable(ClusterSettings.GatewayVariable) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var timeout = parse.GetValue(_connectTimeout);
+        if (!double.IsFinite(timeout) || timeout is <= 0 or > 600)
+        {
+            throw new CliUsageException($"--connect-timeout {timeout.ToString(CultureInfo.InvariantCulture)} must be between 0 and 600 seconds");
+        }
+
+        return new ClusterSettings
+        {
+            Storage = _storage.Resolve(parse),
+            ClusterId = clusterId,
+            ServiceId = serviceId,
+            Gateways = [.. gatewayTexts.Select(ClusterSettings.ParseGateway)],
+            ConnectTimeout = TimeSpan.FromSeconds(timeout),
+        };
+    }
+
+    private static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v))?.Trim();
+}
