@@ -1,0 +1,25 @@
+namespace MobileNet.Inference;
+
+/// <summary>One class and its score (probability after softmax). <see cref="Index"/> is the dataset class index (after any label offset).</summary>
+public sealed record LabelScore(int Index, string Label, float Score);
+
+/// <summary>
+/// The result for one image: its top-k labels, or no labels and an error (<c>code: reason</c>). Every image of a run
+/// gets exactly one record.
+/// </summary>
+public sealed record LabelingRecord(string Image, IReadOnlyList<LabelScore> Labels, string? Error)
+{
+    public static LabelingRecord Failed(string image, ImageError error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return new LabelingRecord(image, [], error.ToString());
+    }
+
+    public bool Succeeded => Error is null;
+
+    // Records compare by content (the list by elements) so round-trip tests and result merges can compare them.
+    public bool Equals(LabelingRecord? other) =>
+        other is not null && Image == other.Image && Error == other.Error && Labels.SequenceEqual(other.Labels);
+
+    public override int GetHashCode() => HashCode.Combine(Image, Error, Labels.Count);
+}
