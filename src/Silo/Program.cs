@@ -1,3 +1,6 @@
+using MobileNet.Orleans.Silo.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
+builder.AddMobileNetSilo();
 var app = builder.Build();
 await app.RunAsync();

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace MobileNet.Orleans.Contracts.Jobs;
 
 /// <summary>
@@ -11,7 +13,8 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
     [Alias("submit")]
     Task<JobStatus> SubmitAsync(JobSpec spec);
 
-    [Alias("status")]
+    /// <summary>Interleaves with the coordinator's storage work so status stays responsive; throws <see cref="KeyNotFoundException"/> for an unknown job.</summary>
+    [Alias("status"), AlwaysInterleave]
     Task<JobStatus> GetStatusAsync();
 
     /// <summary>Stops dispatching and tells running shards to stop at their next renewal; keeps what is done.</summary>
@@ -22,7 +25,8 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
     [Alias("lease")]
     Task<IReadOnlyList<ShardLease>> LeaseShardsAsync(string silo, int maxShards);
 
-    [Alias("renew")]
+    /// <summary>Interleaves (no I/O inside) so a slow storage turn on the coordinator never makes live leases expire.</summary>
+    [Alias("renew"), AlwaysInterleave]
     Task<LeaseVerdict> RenewLeaseAsync(ShardLeaseRef lease, ShardProgress progress);
 
     /// <summary>The shard's result blob is written; counts are final. Ignored for a stale lease.</summary>

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace MobileNet.Orleans.Contracts.Jobs;
 
 /// <summary>The cluster's list of jobs (single instance, key 0): recent jobs for <c>mobilenet jobs</c>, active ones for the workers.</summary>
@@ -11,9 +13,9 @@ public interface IJobRegistryGrain : IGrainWithIntegerKey
     Task MarkEndedAsync(string jobId);
 
     /// <summary>Jobs that may still have shards to hand out.</summary>
-    [Alias("active")]
+    [Alias("active"), AlwaysInterleave]
     Task<IReadOnlyList<string>> GetActiveJobsAsync();
 
-    [Alias("recent")]
+    [Alias("recent"), AlwaysInterleave]
     Task<IReadOnlyList<JobEntry>> GetRecentJobsAsync(int max);
 }

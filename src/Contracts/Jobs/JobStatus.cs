@@ -57,6 +57,9 @@ public sealed record JobStatus
     /// <summary>Shards redone after a worker died, went silent or handed them back.</summary>
     [Id(19)] public int ShardsRedispatched { get; init; }
 
+    /// <summary>Shards that failed every attempt (at most the first few), with the last reason.</summary>
+    [Id(20)] public IReadOnlyList<ShardFailure> FailedShards { get; init; } = [];
+
     public bool IsTerminal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
 
@@ -69,6 +72,19 @@ public sealed record SiloShare
     [Id(1)] public long Labeled { get; init; }
 
     [Id(2)] public long Errors { get; init; }
+}
+
+/// <summary>A shard that failed all its attempts; its images appear in the results as error rows with this reason.</summary>
+[GenerateSerializer, Immutable, Alias("mobilenet.shard-failure")]
+public sealed record ShardFailure
+{
+    [Id(0)] public required int ShardId { get; init; }
+
+    [Id(1)] public int Attempts { get; init; }
+
+    [Id(2)] public int Images { get; init; }
+
+    [Id(3)] public required string Reason { get; init; }
 }
 
 /// <summary>A row of <c>mobilenet jobs</c>.</summary>

@@ -11,6 +11,9 @@ public sealed record ShardLeaseRef
     [Id(1)] public required int ShardId { get; init; }
 
     [Id(2)] public required Guid LeaseId { get; init; }
+
+    /// <summary>The silo the lease was handed to (credited with the shard's images).</summary>
+    [Id(3)] public string? Silo { get; init; }
 }
 
 /// <summary>Work handed to a silo: label the images named in <see cref="ManifestBlob"/>, write <see cref="ResultBlob"/>.</summary>

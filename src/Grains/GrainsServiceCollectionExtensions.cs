@@ -1,0 +1,31 @@
+using Azure.Storage.Blobs;
+using Microsoft.Extensions.DependencyInjection;
+using MobileNet.Orleans.Grains.Diagnostics;
+using MobileNet.Orleans.Grains.Jobs;
+using MobileNet.Orleans.Grains.Models;
+using MobileNet.Orleans.Grains.Storage;
+using MobileNet.Orleans.Grains.Workers;
+
+namespace MobileNet.Orleans.Grains;
+
+public static class GrainsServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers what the job grains and the silo's shard worker need. Call after <c>UseOrleans</c>: hosted services stop
+    /// in reverse order, so the worker then drains while the silo can still reach the coordinators.
+    /// </summary>
+    public static IServiceCollection AddMobileNetGrains(this IServiceCollection services, Func<BlobClientOptions, BlobServiceClient> createBlobClient)
+    {
+        ArgumentNullException.ThrowIfNull(createBlobClient);
+        services.AddMetrics();
+        services.AddOptions<WorkerOptions>();
+        services.AddOptions<CoordinatorOptions>();
+        services.AddSingleton(new JobStorage(createBlobClient));
+        services.AddSingleton<JobMetrics>();
+        services.AddSingleton<ModelCache>();
+        services.AddSingleton<ShardRunner>();
+        services.AddSingleton<ShardWorkerService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ShardWorkerService>());
+        return services;
+    }
+}

@@ -1,0 +1,33 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace MobileNet.Orleans.Grains.Jobs;
+
+/// <summary>Timings of job coordinators (section <c>Coordinator</c>).</summary>
+public sealed class CoordinatorOptions
+{
+    public const string SectionName = "Coordinator";
+
+    /// <summary>A worker that does not renew within this time loses the shard to another silo.</summary>
+    [Range(typeof(TimeSpan), "00:00:02", "00:30:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How often leases are checked, state is flushed and completion is evaluated.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan HousekeepingInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Listing runs in turns of about this long, so status and lease calls are served in between.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan ListingTurnBudget { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Progress (completions, failures) is written at most this often; leases and terminal states at once.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan PersistInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Period of the reminder that reactivates an active job after a whole-cluster restart.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Window over which images per second is measured.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(15);
+}

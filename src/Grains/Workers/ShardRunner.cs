@@ -1,0 +1,269 @@
+using System.Diagnostics;
+using System.Text;
+using Azure;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MobileNet.Inference;
+using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Grains.Diagnostics;
+using MobileNet.Orleans.Grains.Models;
+using MobileNet.Orleans.Grains.Storage;
+
+namespace MobileNet.Orleans.Grains.Workers;
+
+/// <summary>One leased shard being labeled on this silo.</summary>
+internal sealed class RunningShard(ShardLease lease, CancellationToken abort) : IDisposable
+{
+    public ShardLease Lease { get; } = lease;
+
+    /// <summary>Cancelled when the coordinator says stop, the lease is lost, the silo drains or the worker aborts.</summary>
+    public CancellationTokenSource Cancellation { get; } = CancellationTokenSource.CreateLinkedTokenSource(abort);
+
+    /// <summary>Set before cancelling on drain: the shard is handed back instead of abandoned.</summary>
+    public volatile bool HandBack;
+
+    public Task Completion { get; set; } = Task.CompletedTask;
+
+    public void Dispose() => Cancellation.Dispose();
+}
+
+/// <summary>
+/// Labels one shard: reads its manifest, streams its images from blob storage through the labeling pipeline while
+/// renewing the lease, uploads the JSONL result blob whole (so a redone shard overwrites rather than duplicates),
+/// then reports the counts. A failure fails only this attempt; the coordinator decides whether to retry.
+/// </summary>
+public sealed partial class ShardRunner(
+    IGrainFactory grains,
+    JobStorage storage,
+    ModelCache models,
+    JobMetrics metrics,
+    IOptions<WorkerOptions> options,
+    ILogger<ShardRunner> logger)
+{
+    private readonly WorkerOptions settings = options.Value;
+
+    internal async Task RunAsync(RunningShard run, CancellationToken abort)
+    {
+        var lease = run.Lease;
+        var leaseRef = lease.Lease;
+        var coordinator = grains.GetGrain<IJobCoordinatorGrain>(leaseRef.JobId);
+        var progress = new ProgressCounter();
+        var started = Stopwatch.StartNew();
+        var token = run.Cancellation.Token;
+        var sinceContinue = Stopwatch.StartNew();
+        string? stopReason = null;
+        using var renewStop = new CancellationTokenSource();
+        var renewing = RenewLoopAsync();
+        metrics.AddInFlight(lease.ImageCount);
+        LogStarted(logger, leaseRef.JobId, leaseRef.ShardId, lease.Attempt, lease.ImageCount);
+        try
+        {
+            var classifier = await models.GetAsync(lease.ModelName, token);
+            var names = await ShardManifestFile.ReadAsync(
+                storage.Workers.GetBlobContainerClient(lease.ManifestBlob.Container).GetBlobClient(lease.ManifestBlob.Prefix), token);
+            var images = storage.Workers.GetBlobContainerClient(lease.SourceContainer);
+            var pipeline = new LabelingPipeline(classifier, new LabelingPipelineOptions
+            {
+                TopK = lease.TopK,
+                BatchSize = settings.BatchSize,
+                DecodeParallelism = settings.DecodeParallelism,
+                ReadParallelism = settings.ReadParallelism,
+                MaxImageBytes = settings.MaxImageBytes,
+            });
+
+            // Results are small (a few hundred bytes per image) and bounded by the shard size.
+            var results = new StringBuilder(names.Count * 256);
+            var sources = names.Select(name => BlobImageSources.Create(images, name, settings.MaxImageBytes)).ToAsyncEnumerable();
+            await foreach (var record in pipeline.RunAsync(sources, token))
+            {
+                results.Append(LabelingRecordFormat.ToJsonLine(record)).Append(LabelingRecordFormat.LineTerminator);
+                progress.Add(record.Succeeded);
+            }
+
+            if (progress.Processed != names.Count)
+            {
+                throw new InvalidOperationException($"the pipeline returned {progress.Processed} records for {names.Count} images");
+            }
+
+            // Write only while the lease is still ours: a shard redone elsewhere meanwhile must not be overwritten late.
+            LeaseVerdict verdict;
+            try
+            {
+                verdict = await coordinator.RenewLeaseAsync(leaseRef, progress.Snapshot()).WaitAsync(settings.CallTimeout, token);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && sinceContinue.Elapsed < lease.LeaseDuration / 2)
+            {
+                // Coordinator briefly unreachable (moving after its silo died) but the lease was confirmed recently.
+                verdict = LeaseVerdict.Continue;
+            }
+
+            if (verdict == LeaseVerdict.Stop)
+            {
+                LogStopped(logger, leaseRef.JobId, leaseRef.ShardId, "the coordinator withdrew the lease before the result was written");
+                return;
+            }
+
+            await storage.Workers.GetBlobContainerClient(lease.ResultBlob.Container).GetBlobClient(lease.ResultBlob.Prefix)
+                .UploadAsync(BinaryData.FromString(results.ToString()), overwrite: true, token);
+            var outcome = progress.Snapshot();
+            await CallWithRetryAsync(() => coordinator.CompleteShardAsync(leaseRef, outcome), abort);
+            metrics.ShardCompleted(leaseRef.JobId, outcome.Labeled, outcome.Errors, started.Elapsed);
+            LogCompleted(logger, leaseRef.JobId, leaseRef.ShardId, outcome.Labeled, outcome.Errors, started.Elapsed.TotalSeconds);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            if (run.HandBack && !abort.IsCancellationRequested)
+            {
+                await TryAsync(() => coordinator.ReleaseShardAsync(leaseRef), "hand back");
+                LogStopped(logger, leaseRef.JobId, leaseRef.ShardId, "handed back: the silo is draining");
+            }
+            else
+            {
+                LogStopped(logger, leaseRef.JobId, leaseRef.ShardId, stopReason ?? "the worker stopped");
+            }
+        }
+        catch (Exception ex)
+        {
+            var reason = Describe(ex);
+            metrics.ShardAttemptFailed(leaseRef.JobId);
+            LogAttemptFailed(logger, ex, leaseRef.JobId, leaseRef.ShardId, lease.Attempt, reason);
+            await TryAsync(() => coordinator.FailShardAsync(leaseRef, reason), "report failure");
+        }
+        finally
+        {
+            await renewStop.CancelAsync();
+            await renewing;
+            metrics.AddInFlight(-lease.ImageCount);
+        }
+
+        async Task RenewLoopAsync()
+        {
+            while (true)
+            {
+                try
+                {
+                    await Task.Delay(settings.LeaseRenewInterval, renewStop.Token);
+                    var verdict = await coordinator.RenewLeaseAsync(leaseRef, progress.Snapshot()).WaitAsync(settings.CallTimeout, renewStop.Token);
+                    if (verdict == LeaseVerdict.Stop)
+                    {
+                        stopReason = "the coordinator said stop (job cancelled or failed, or the shard was given to another silo)";
+                        await run.Cancellation.CancelAsync();
+                        return;
+                    }
+
+                    sinceContinue.Restart();
+                }
+                catch (OperationCanceledException) when (renewStop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex)
+                {
+                    LogRenewFailed(logger, ex, leaseRef.JobId, leaseRef.ShardId);
+                    if (sinceContinue.Elapsed > lease.LeaseDuration)
+                    {
+                        stopReason = "lease lost: the coordinator could not be reached for a whole lease period";
+                        await run.Cancellation.CancelAsync();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Reports to the coordinator with a few retries: a completion lost here costs a redo, not correctness.</summary>
+    private async Task CallWithRetryAsync(Func<Task> call, CancellationToken abort)
+    {
+        var delay = TimeSpan.FromMilliseconds(500);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await call().WaitAsync(settings.CallTimeout, abort);
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && attempt < 6)
+            {
+                LogReportRetry(logger, ex, attempt);
+                await Task.Delay(delay, abort);
+                delay *= 2;
+            }
+        }
+    }
+
+    private async Task TryAsync(Func<Task> call, string what)
+    {
+        try
+        {
+            await call().WaitAsync(settings.CallTimeout);
+        }
+        catch (Exception ex)
+        {
+            // The lease will expire and the coordinator redoes the shard: nothing is lost.
+            LogReportFailed(logger, ex, what);
+        }
+    }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        ModelUnavailableException => ex.Message,
+        RequestFailedException storageError => $"storage error {storageError.Status} {storageError.ErrorCode}: {FirstLine(storageError.Message)}",
+        TimeoutException => $"timed out: {FirstLine(ex.Message)}",
+        _ => $"{ex.GetType().Name}: {FirstLine(ex.Message)}",
+    };
+
+    private static string FirstLine(string message)
+    {
+        var end = message.IndexOfAny(['\r', '\n']);
+        return end < 0 ? message : message[..end];
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} shard {ShardId}: attempt {Attempt} started ({Images} images)")]
+    private static partial void LogStarted(ILogger logger, string jobId, int shardId, int attempt, int images);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} shard {ShardId}: {Labeled} labeled, {Errors} errors in {Seconds:F1} s")]
+    private static partial void LogCompleted(ILogger logger, string jobId, int shardId, int labeled, int errors, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} shard {ShardId}: stopped: {Reason}")]
+    private static partial void LogStopped(ILogger logger, string jobId, int shardId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: attempt {Attempt} failed: {Reason}")]
+    private static partial void LogAttemptFailed(ILogger logger, Exception exception, string jobId, int shardId, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: lease renewal failed")]
+    private static partial void LogRenewFailed(ILogger logger, Exception exception, string jobId, int shardId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting to the coordinator failed (try {Attempt}); retrying")]
+    private static partial void LogReportRetry(ILogger logger, Exception exception, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {What} to the coordinator; its lease will expire and the shard be redone")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception, string what);
+}
+
+/// <summary>Counts a shard's records; read by the renewal loop while the pipeline adds to it.</summary>
+internal sealed class ProgressCounter
+{
+    private int labeled;
+    private int errors;
+
+    public int Processed => Volatile.Read(ref labeled) + Volatile.Read(ref errors);
+
+    public void Add(bool succeeded)
+    {
+        if (succeeded)
+        {
+            Interlocked.Increment(ref labeled);
+        }
+        else
+        {
+            Interlocked.Increment(ref errors);
+        }
+    }
+
+    public ShardProgress Snapshot()
+    {
+        var l = Volatile.Read(ref labeled);
+        var e = Volatile.Read(ref errors);
+        return new ShardProgress { Processed = l + e, Labeled = l, Errors = e };
+    }
+}

@@ -1,0 +1,109 @@
+using System.ComponentModel.DataAnnotations;
+using System.Net;
+using Microsoft.Extensions.Options;
+using MobileNet.Orleans.Grains;
+using MobileNet.Orleans.Grains.Jobs;
+using MobileNet.Orleans.Grains.Workers;
+using Orleans.Configuration;
+
+namespace MobileNet.Orleans.Silo.Hosting;
+
+public static partial class SiloHostingExtensions
+{
+    /// <summary>Grain state containers (JSON blobs: no entity size limit, readable when debugging).</summary>
+    public const string JobStateContainer = "mobilenet-job-state";
+    public const string RegistryStateContainer = "mobilenet-registry-state";
+
+    /// <summary>
+    /// Configures the process as a MobileNet silo: Orleans on Azure Storage (table clustering, blob grain state for
+    /// "jobs" and "registry", table reminders), the job grains and the shard worker, explicit membership timeouts
+    /// (<c>Silo</c> section; other Orleans membership knobs in <c>Membership</c>), and a shutdown timeout longer than the drain.
+    /// </summary>
+    public static WebApplicationBuilder AddMobileNetSilo(this WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = builder.Configuration;
+        var silo = Bind<SiloHostOptions>(configuration, SiloHostOptions.SectionName);
+        if (!IPAddress.TryParse(silo.AdvertisedIp, out var advertised))
+        {
+            throw new OptionsValidationException(SiloHostOptions.SectionName, typeof(SiloHostOptions), [$"Silo:AdvertisedIp '{silo.AdvertisedIp}' is not an IP address"]);
+        }
+
+        var storage = StorageSettings.FromConfiguration(configuration);
+
+        builder.Services.AddOptions<SiloHostOptions>().Bind(configuration.GetSection(SiloHostOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName))
+            .PostConfigure(o => o.DrainTimeout = silo.DrainTimeout)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<CoordinatorOptions>().Bind(configuration.GetSection(CoordinatorOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        // Membership timeouts are explicit: a dead silo's shards move after about ProbeTimeout x NumMissedProbesLimit.
+        builder.Services.AddOptions<ClusterMembershipOptions>()
+            .Bind(configuration.GetSection("Membership"))
+            .Configure(o =>
+            {
+                o.ProbeTimeout = silo.ProbeTimeout;
+                o.NumMissedProbesLimit = silo.NumMissedProbesLimit;
+                o.NumVotesForDeathDeclaration = silo.NumVotesForDeathDeclaration;
+            });
+        // SIGTERM: the worker drains first (up to DrainTimeout), then the silo leaves the cluster.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.DrainTimeout + TimeSpan.FromSeconds(20));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(silo.HttpPort));
+
+        builder.UseOrleans(orleans =>
+        {
+            orleans.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = silo.ClusterId;
+                o.ServiceId = silo.ServiceId;
+            });
+            orleans.Configure<SiloOptions>(o => o.SiloName = silo.EffectiveName);
+            orleans.ConfigureEndpoints(advertised, silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
+            orleans.UseAzureStorageClustering(o => o.TableServiceClient = storage.CreateTableServiceClient());
+            orleans.AddAzureBlobGrainStorage("jobs", o =>
+            {
+                o.BlobServiceClient = storage.CreateBlobServiceClient();
+                o.ContainerName = JobStateContainer;
+            });
+            orleans.AddAzureBlobGrainStorage("registry", o =>
+            {
+                o.BlobServiceClient = storage.CreateBlobServiceClient();
+                o.ContainerName = RegistryStateContainer;
+            });
+            orleans.UseAzureTableReminderService(o => o.TableServiceClient = storage.CreateTableServiceClient());
+        });
+
+        // After UseOrleans: hosted services stop in reverse order, so the worker drains while the silo still runs.
+        builder.Services.AddMobileNetGrains(storage.CreateBlobServiceClient);
+        builder.Services.AddHostedService(sp => new StartupBanner(silo, storage.Describe(), sp.GetRequiredService<ILogger<StartupBanner>>()));
+        return builder;
+    }
+
+    /// <summary>Binds and validates a section now (Orleans needs the values while the host is being built).</summary>
+    private static T Bind<T>(IConfiguration configuration, string section)
+        where T : class, new()
+    {
+        var options = configuration.GetSection(section).Get<T>() ?? new T();
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        {
+            throw new OptionsValidationException(section, typeof(T), results.Select(r => $"{section}: {r.ErrorMessage}"));
+        }
+
+        return options;
+    }
+
+    /// <summary>Logs who the silo is and where its data lives (never the connection string).</summary>
+    private sealed partial class StartupBanner(SiloHostOptions silo, string storage, ILogger<StartupBanner> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            LogStarted(logger, silo.EffectiveName, silo.ClusterId, silo.SiloPort, silo.GatewayPort, silo.HttpPort, storage);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} up in cluster {ClusterId}: silo port {SiloPort}, gateway {GatewayPort}, http {HttpPort}, storage {Storage}")]
+        private static partial void LogStarted(ILogger logger, string silo, string clusterId, int siloPort, int gatewayPort, int httpPort, string storage);
+    }
+}
