@@ -1,6 +1,7 @@
 using MobileNet.Orleans.Silo.Hosting;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the dll; silos are started from the repository root (scripts/cluster.sh).
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddMobileNetSilo();
 var app = builder.Build();
 await app.RunAsync();

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Azure;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
@@ -25,7 +24,6 @@ public sealed class ModelUnavailableException(string message, Exception? innerEx
 /// </summary>
 public sealed partial class ModelCache(JobStorage storage, IOptions<WorkerOptions> options, JobMetrics metrics, ILogger<ModelCache> logger) : IDisposable
 {
-    private static readonly JsonSerializerOptions ManifestJson = new(JsonSerializerDefaults.Web);
     private readonly ConcurrentDictionary<string, Lazy<Task<ImageClassifier>>> loaded = new(StringComparer.Ordinal);
     private readonly WorkerOptions settings = options.Value;
 
@@ -58,8 +56,7 @@ public sealed partial class ModelCache(JobStorage storage, IOptions<WorkerOption
         try
         {
             var content = await blob.DownloadContentAsync(cancellationToken);
-            var manifest = JsonSerializer.Deserialize<ModelManifest>(content.Value.Content.ToString(), ManifestJson)
-                ?? throw new ModelUnavailableException($"model '{name}': manifest is empty");
+            var manifest = ModelManifestJson.Deserialize(content.Value.Content.ToString());
             if (manifest.Sha256.Length != 64)
             {
                 throw new ModelUnavailableException($"model '{name}': manifest has no valid SHA-256");
@@ -71,9 +68,9 @@ public sealed partial class ModelCache(JobStorage storage, IOptions<WorkerOption
         {
             throw new ModelUnavailableException($"model '{name}' is not in the model store (container {ModelStoreLayout.Container})", ex);
         }
-        catch (JsonException ex)
+        catch (FormatException ex)
         {
-            throw new ModelUnavailableException($"model '{name}': manifest is not valid JSON: {ex.Message}", ex);
+            throw new ModelUnavailableException($"model '{name}': {ex.Message}", ex);
         }
     }
 

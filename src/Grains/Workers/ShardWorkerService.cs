@@ -27,6 +27,7 @@ public sealed partial class ShardWorkerService(
     private IReadOnlyList<string> activeJobs = [];
     private volatile bool draining;
     private uint rotation;
+    private int disposed;
 
     /// <summary>Shards this silo is labeling now.</summary>
     public int RunningShards => running.Count;
@@ -191,6 +192,12 @@ public sealed partial class ShardWorkerService(
 
     public override void Dispose()
     {
+        // Registered both as a singleton and as the hosted service, so the container disposes it twice.
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
+
         abort.Cancel();
         abort.Dispose();
         wake.Dispose();
