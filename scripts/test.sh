@@ -6,6 +6,7 @@ set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 source scripts/lib/azurite.sh
+source scripts/lib/deploy-checks.sh
 
 if [[ -z "${MOBILENET_FIXTURES:-}" && -d "$REPO_ROOT/../shared/fixtures" ]]; then
   export MOBILENET_FIXTURES="$(cd "$REPO_ROOT/../shared/fixtures" && pwd)"
@@ -24,6 +25,7 @@ if ! azurite_start "$TEST_BLOB_PORT" --in-memory "$pidfile" "$RUN_DIR/azurite-te
   echo "0 passed, 1 failed"; exit 1
 fi
 export MOBILENET_TEST_STORAGE="$(azurite_connection_string "$TEST_BLOB_PORT")"
+deploy_validator_install || echo "warning: the manifest validator's npm packages did not install: schema checks will be skipped" >&2
 
 dotnet test MobileNet.Orleans.sln --nologo -v quiet --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
 rc=$?
@@ -39,5 +41,13 @@ done
 # A build failure or crashed test host leaves no failed test to count: count it as one.
 if [[ $rc -ne 0 && $failed -eq 0 ]]; then failed=1; fi
 azurite_stop "$pidfile"
+
+# linux-x64 and linux-arm64 publishes of the silo and the client, as the container images build them
+# (MOBILENET_SKIP_PUBLISH_CHECKS=1 leaves them out of a quick local run).
+if [[ "${MOBILENET_SKIP_PUBLISH_CHECKS:-0}" != "1" ]]; then
+  echo "publish checks (linux-x64, linux-arm64):" >&2
+  deploy_publish_checks "$RUN_DIR/publish-checks"
+  passed=$(( passed + PUBLISH_PASSED )); failed=$(( failed + PUBLISH_FAILED ))
+fi
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
