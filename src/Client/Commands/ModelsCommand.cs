@@ -8,6 +8,8 @@ public static class ModelsCommand
     public static Command Create()
     {
         var models = new Command("models", "Manage MobileNet models (local files and the cluster's model store).");
+        models.Subcommands.Add(ModelsBuildCommand.Create());
+        models.Subcommands.Add(ModelsInspectCommand.Create());
         models.Subcommands.Add(ModelsUploadCommand.Create());
         models.Subcommands.Add(ModelsListCommand.Create());
         return models;
