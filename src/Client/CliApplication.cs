@@ -11,6 +11,7 @@ public static class CliApplication
         // Each command group lives in Commands/ and adds itself here.
         root.Subcommands.Add(Commands.UploadCommand.Create());
         root.Subcommands.Add(Commands.ModelsCommand.Create());
+        root.Subcommands.Add(Commands.ClassifyCommand.Create());
         return root;
     }
 

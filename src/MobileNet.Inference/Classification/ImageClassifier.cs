@@ -37,6 +37,8 @@ public sealed class ImageClassifier : IDisposable
 
     public ClassifierOptions Options { get; }
 
+    internal Microsoft.ML.OnnxRuntime.InferenceSession Session => lease.Session;
+
     /// <summary>Loads (or reuses) the model at <paramref name="modelPath"/>; throws <see cref="ModelDescriptionException"/> for a bad model, sidecar or labels file.</summary>
     public static ImageClassifier Load(string modelPath, ClassifierOptions? options = null)
     {

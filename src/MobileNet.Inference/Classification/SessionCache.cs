@@ -30,17 +30,6 @@ internal static class SessionCache
         }
     }
 
-    internal static int Count
-    {
-        get
-        {
-            lock (Gate)
-            {
-                return Entries.Count;
-            }
-        }
-    }
-
     private static InferenceSession CreateSession(string path, bool defaults, int threads)
     {
         using var options = new SessionOptions();

@@ -386,6 +386,13 @@ public sealed class ModelDescription
     {
         public string? Input { get; set; }
         public string? Output { get; set; }
+
+        /// <summary>Alias of <see cref="Input"/>.</summary>
+        public string? InputName { set => Input = value; }
+
+        /// <summary>Alias of <see cref="Output"/>.</summary>
+        public string? OutputName { set => Output = value; }
+
         public int? Width { get; set; }
         public int? Height { get; set; }
         public string? Layout { get; set; }

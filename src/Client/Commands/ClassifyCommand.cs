@@ -1,0 +1,168 @@
+using System.CommandLine;
+using System.Text;
+using MobileNet.Inference;
+using MobileNet.Orleans.Client.Local;
+
+namespace MobileNet.Orleans.Client.Commands;
+
+/// <summary>
+/// <c>mobilenet classify &lt;file|dir&gt;... --model m.onnx</c>: labels local images with one model, in this process.
+/// One row per image in sorted path order (errors included), CSV or JSONL on stdout or to a file (written to a temp file,
+/// then renamed). Exit 0 even with error rows; 2 for bad usage or input; 1 for a runtime failure.
+/// </summary>
+public static class ClassifyCommand
+{
+    public static Command Create()
+    {
+        var paths = new Argument<string[]>("paths") { Description = "image files and/or folders (walked recursively for .jpg .jpeg .png .bmp .gif .tif .tiff .webp)", Arity = ArgumentArity.OneOrMore };
+        var model = new Option<string>("--model", "-m") { Description = "the ONNX model (a <model>.json sidecar beside it describes its input, if needed)", Required = true };
+        var labels = new Option<string?>("--labels") { Description = "class names, one per line (default: the sidecar's, else imagenet_classes.txt or labels.txt beside the model)" };
+        var topK = new Option<int>("--top-k", "-k") { Description = "labels per image", DefaultValueFactory = _ => 5 };
+        var batch = new Option<int>("--batch", "-b") { Description = "images per inference call (1..256)", DefaultValueFactory = _ => 8 };
+        var format = new Option<string>("--format") { Description = "csv or jsonl", DefaultValueFactory = _ => "csv" };
+        format.AcceptOnlyFromAmong("csv", "jsonl");
+        var output = new Option<string?>("--output", "-o") { Description = "write results to this file instead of stdout (replaced atomically when done)" };
+        var threads = new Option<int?>("--threads") { Description = "inference threads (default: the cores this process may use)" };
+        var command = new Command("classify", "Label local image files with a model, in this process (no cluster).")
+        {
+            paths, model, labels, topK, batch, format, output, threads,
+        };
+        command.SetAction(async (ParseResult parse, CancellationToken ct) =>
+        {
+            var request = new ClassifyRequest(
+                parse.GetValue(paths) ?? [],
+                parse.GetValue(model)!,
+                parse.GetValue(labels),
+                parse.GetValue(topK),
+                parse.GetValue(batch),
+                LabelingRecordFormat.ParseFormat(parse.GetValue(format)!),
+                parse.GetValue(output),
+                parse.GetValue(threads));
+            return await RunAsync(request, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
+        });
+        return command;
+    }
+
+    public sealed record ClassifyRequest(
+        IReadOnlyList<string> Paths, string Model, string? Labels, int TopK, int BatchSize, LabelingOutputFormat Format, string? OutputPath, int? Threads);
+
+    public static async Task<int> RunAsync(ClassifyRequest request, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (request.BatchSize is < 1 or > 256)
+        {
+            throw new CliUsageException($"--batch {request.BatchSize} must be between 1 and 256");
+        }
+
+        if (request.TopK < 1)
+        {
+            throw new CliUsageException($"--top-k {request.TopK} must be at least 1");
+        }
+
+        if (request.Threads is < 1)
+        {
+            throw new CliUsageException($"--threads {request.Threads} must be at least 1");
+        }
+
+        if (!File.Exists(request.Model))
+        {
+            throw new CliUsageException($"--model: no such file: {request.Model}");
+        }
+
+        if (request.Labels is not null && !File.Exists(request.Labels))
+        {
+            throw new CliUsageException($"--labels: no such file: {request.Labels}");
+        }
+
+        if (request.OutputPath is not null && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(request.OutputPath))))
+        {
+            throw new CliUsageException($"--output: the folder of {request.OutputPath} does not exist");
+        }
+
+        var images = ImageFileCollector.Collect(request.Paths);
+        using var classifier = LoadClassifier(request);
+        if (request.TopK > classifier.MaxTopK)
+        {
+            throw new CliUsageException($"--top-k {request.TopK} is out of range: this model has {classifier.Description.ClassCount} classes (max {classifier.MaxTopK})");
+        }
+
+        if (images.Count == 0)
+        {
+            await stderr.WriteLineAsync("note: no image files found (.jpg .jpeg .png .bmp .gif .tif .tiff .webp)");
+        }
+
+        var pipeline = new LabelingPipeline(classifier, new LabelingPipelineOptions
+        {
+            TopK = request.TopK,
+            BatchSize = request.BatchSize,
+            MaxImageBytes = classifier.Preprocessor.Limits.MaxBytes,
+        });
+        var progress = new ProgressReporter(stderr, images.Count, ProgressReporter.IsTerminal(stderr));
+        var sources = images.Select(path => ImageSource.FromFile(path)).ToAsyncEnumerable();
+
+        if (request.OutputPath is null)
+        {
+            await WriteAsync(stdout);
+        }
+        else
+        {
+            await WriteFileAtomicallyAsync(request.OutputPath, WriteAsync, ct);
+        }
+
+        progress.Complete();
+        return ExitCodes.Success;
+
+        async Task WriteAsync(TextWriter writer)
+        {
+            await LabelingRecordFormat.WriteAsync(writer, Track(pipeline.RunAsync(sources, ct)), request.Format, request.TopK, writeHeader: true, ct);
+            await writer.FlushAsync(ct);
+        }
+
+        async IAsyncEnumerable<LabelingRecord> Track(IAsyncEnumerable<LabelingRecord> records)
+        {
+            await foreach (var record in records)
+            {
+                progress.Report(record.Error is not null);
+                yield return record;
+            }
+        }
+    }
+
+    private static ImageClassifier LoadClassifier(ClassifyRequest request)
+    {
+        try
+        {
+            return ImageClassifier.Load(request.Model, new ClassifierOptions { LabelsPath = request.Labels, IntraOpThreads = request.Threads });
+        }
+        catch (ModelDescriptionException ex)
+        {
+            throw new CliUsageException(ex.Message);
+        }
+    }
+
+    /// <summary>Writes to a temp file beside <paramref name="path"/> and renames it over the target only on success.</summary>
+    private static async Task WriteFileAtomicallyAsync(string path, Func<TextWriter, Task> write, CancellationToken ct)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
+            {
+                await write(writer);
+            }
+
+            ct.ThrowIfCancellationRequested();
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+}
