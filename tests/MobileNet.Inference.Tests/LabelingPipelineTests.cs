@@ -1,5 +1,5 @@
 using System.Text;
-using MobileNet.Inference.Tests.TestModels;
+using MobileNet.Inference.Tests.TestSupport;
 
 namespace MobileNet.Inference.Tests;
 

@@ -1,4 +1,4 @@
-using MobileNet.Inference.Tests.TestModels;
+using MobileNet.Inference.Tests.TestSupport;
 
 namespace MobileNet.Inference.Tests;
 

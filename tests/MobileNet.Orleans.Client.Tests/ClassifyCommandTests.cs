@@ -1,5 +1,5 @@
 using MobileNet.Inference;
-using MobileNet.Inference.Tests.TestModels;
+using MobileNet.Inference.Tests.TestSupport;
 using MobileNet.Orleans.Client.Local;
 
 namespace MobileNet.Orleans.Client.Tests;

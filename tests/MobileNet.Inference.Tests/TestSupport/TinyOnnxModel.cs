@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MobileNet.Inference.Tests.TestModels;
+namespace MobileNet.Inference.Tests.TestSupport;
 
 /// <summary>
 /// Writes a tiny, real ONNX classifier for tests that do not need the zoo model: input [N,3,H,W] (or NHWC) ->

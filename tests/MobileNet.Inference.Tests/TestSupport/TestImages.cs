@@ -2,7 +2,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace MobileNet.Inference.Tests.TestModels;
+namespace MobileNet.Inference.Tests.TestSupport;
 
 /// <summary>Small images generated in memory for tests.</summary>
 internal static class TestImages

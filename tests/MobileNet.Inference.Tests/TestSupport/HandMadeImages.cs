@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
 
-namespace MobileNet.Inference.Tests.TestModels;
+namespace MobileNet.Inference.Tests.TestSupport;
 
 /// <summary>
 /// Image files ImageSharp 2.1 cannot encode, written byte by byte: a CMYK (Adobe) JPEG and a PNG whose header claims

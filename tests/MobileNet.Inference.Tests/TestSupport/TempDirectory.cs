@@ -1,4 +1,4 @@
-namespace MobileNet.Inference.Tests.TestModels;
+namespace MobileNet.Inference.Tests.TestSupport;
 
 /// <summary>A fresh folder under the temp path, deleted on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
