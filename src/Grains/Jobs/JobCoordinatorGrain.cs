@@ -731,7 +731,8 @@ public sealed partial class JobCoordinatorGrain(
             total += shard.Status switch
             {
                 ShardStatus.Done or ShardStatus.Failed => shard.Labeled,
-                ShardStatus.Leased when running.TryGetValue(shard.Id, out var p) => p.Labeled,
+                // Once the job ended, running shards' partial progress is not in the results: not counted.
+                ShardStatus.Leased when !IsTerminal && running.TryGetValue(shard.Id, out var p) => p.Labeled,
                 _ => 0,
             };
         }
@@ -747,7 +748,7 @@ public sealed partial class JobCoordinatorGrain(
             total += shard.Status switch
             {
                 ShardStatus.Done or ShardStatus.Failed => shard.Errors,
-                ShardStatus.Leased when running.TryGetValue(shard.Id, out var p) => p.Errors,
+                ShardStatus.Leased when !IsTerminal && running.TryGetValue(shard.Id, out var p) => p.Errors,
                 _ => 0,
             };
         }
@@ -778,6 +779,10 @@ public sealed partial class JobCoordinatorGrain(
                 case ShardStatus.Done:
                     done++;
                     counts = (shard.Labeled, shard.Errors);
+                    break;
+                case ShardStatus.Leased when IsTerminal:
+                    // Told to stop at their next renewal: nothing runs for an ended job.
+                    waiting++;
                     break;
                 case ShardStatus.Leased:
                     leased++;
