@@ -27,7 +27,7 @@ SILO_PORT_BASE="${MOBILENET_CLUSTER_SILO_PORT_BASE:-11110}"
 GATEWAY_PORT_BASE="${MOBILENET_CLUSTER_GATEWAY_PORT_BASE:-29999}"
 HTTP_PORT_BASE="${MOBILENET_CLUSTER_HTTP_PORT_BASE:-18079}"
 # Short membership timeouts so a killed silo is declared dead within seconds (production keeps Orleans' defaults).
-PROBE_TIMEOUT="${MOBILENET_CLUSTER_PROBE_TIMEOUT:-00:00:01}"
+PROBE_TIMEOUT="${MOBILENET_CLUSTER_PROBE_TIMEOUT:-00:00:03}"  # Orleans 10 refuses less than 2.5 s
 MISSED_PROBES="${MOBILENET_CLUSTER_MISSED_PROBES:-2}"
 DEATH_VOTES="${MOBILENET_CLUSTER_DEATH_VOTES:-1}"
 DRAIN_TIMEOUT="${MOBILENET_CLUSTER_DRAIN_TIMEOUT:-00:00:20}"
@@ -83,7 +83,7 @@ start_silo() {
   local slots=()
   [[ -n "$WORKER_SLOTS" ]] && slots=("Worker__Slots=$WORKER_SLOTS")
   env MOBILENET_STORAGE="$(storage)" \
-    Silo__ClusterId="$(cluster_id)" Silo__ServiceId=mobilenet \
+    Silo__ClusterId="$(cluster_id)" Silo__ServiceId=mobilenet Silo__Name="silo-$i" \
     Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" Silo__HttpPort="$http_port" \
     Silo__AdvertisedIp=127.0.0.1 Silo__DrainTimeout="$DRAIN_TIMEOUT" \
     Silo__ProbeTimeout="$PROBE_TIMEOUT" Silo__NumMissedProbesLimit="$MISSED_PROBES" Silo__NumVotesForDeathDeclaration="$DEATH_VOTES" \

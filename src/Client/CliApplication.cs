@@ -12,6 +12,12 @@ public static class CliApplication
         root.Subcommands.Add(Commands.UploadCommand.Create());
         root.Subcommands.Add(Commands.ModelsCommand.Create());
         root.Subcommands.Add(Commands.ClassifyCommand.Create());
+        root.Subcommands.Add(Commands.SubmitCommand.Create());
+        root.Subcommands.Add(Commands.JobCommands.CreateStatus());
+        root.Subcommands.Add(Commands.JobCommands.CreateWatch());
+        root.Subcommands.Add(Commands.JobCommands.CreateJobs());
+        root.Subcommands.Add(Commands.ResultsCommand.Create());
+        root.Subcommands.Add(Commands.JobCommands.CreateCancel());
         return root;
     }
 

@@ -18,7 +18,11 @@ internal static class TestStorage
         new(RequireConnectionString(), new BlobClientOptions { Retry = { MaxRetries = 1, Delay = TimeSpan.FromMilliseconds(100) } });
 
     /// <summary>A container name no other test (or earlier run) uses.</summary>
-    public static string UniqueContainer(string purpose) => $"t-{purpose}-{Guid.NewGuid():N}"[..40].TrimEnd('-');
+    public static string UniqueContainer(string purpose)
+    {
+        var name = $"t-{purpose}-{Guid.NewGuid():N}";
+        return name[..Math.Min(40, name.Length)].TrimEnd('-');
+    }
 }
 
 /// <summary>A temporary folder deleted on dispose.</summary>

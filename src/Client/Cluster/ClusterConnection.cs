@@ -10,6 +10,9 @@ namespace MobileNet.Orleans.Client.Cluster;
 /// <summary>A connected Orleans client; disposing it closes the connection.</summary>
 public sealed class ClusterConnection : IAsyncDisposable
 {
+    /// <summary>Connection attempts before an unreachable cluster is reported.</summary>
+    private const int MaxConnectAttempts = 3;
+
     private readonly IHost _host;
 
     private ClusterConnection(IHost host, ClusterSettings settings)
@@ -52,6 +55,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(15));
             client.Configure<ConnectionOptions>(o => o.OpenConnectionTimeout = TimeSpan.FromSeconds(3));
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+            client.UseConnectionRetryFilter(new BoundedConnectionRetryFilter(MaxConnectAttempts, TimeSpan.FromMilliseconds(500)));
         });
 
         var host = builder.Build();
@@ -109,6 +113,26 @@ public sealed class ClusterConnection : IAsyncDisposable
         catch (Exception ex) when (ex is FormatException or ArgumentException or UriFormatException)
         {
             throw new CliUsageException($"the storage connection string from {storage.Source} is not valid ({SecretRedaction.Redact(ex.Message)})");
+        }
+    }
+
+    /// <summary>
+    /// A few quick retries (a silo restarting, a gateway list one refresh behind), then the error: Orleans' default
+    /// keeps retrying, which would make an unreachable cluster look like a hang.
+    /// </summary>
+    private sealed class BoundedConnectionRetryFilter(int maxAttempts, TimeSpan delay) : IClientConnectionRetryFilter
+    {
+        private int _attempts;
+
+        public async Task<bool> ShouldRetryConnectionAttempt(Exception exception, CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _attempts) >= maxAttempts)
+            {
+                return false;
+            }
+
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            return true;
         }
     }
 

@@ -1,0 +1,190 @@
+using System.CommandLine;
+using System.Net.Http;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using MobileNet.Orleans.Client.Cluster;
+using MobileNet.Orleans.Client.Jobs;
+using MobileNet.Orleans.Client.Storage;
+using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Contracts.Models;
+using MobileNet.Orleans.Contracts.Storage;
+
+namespace MobileNet.Orleans.Client.Commands;
+
+/// <summary>
+/// <c>mobilenet submit --source container/prefix --model name</c>: validates everything it can before starting
+/// anything (exit 2 with a one-line reason), then starts the job and prints its id as the last line of stdout.
+/// </summary>
+public static class SubmitCommand
+{
+    /// <summary>Where results go unless <c>--output</c> says otherwise: <c>mobilenet-results/&lt;jobId&gt;/results/</c>.</summary>
+    public const string DefaultOutputContainer = "mobilenet-results";
+
+    public static Command Create()
+    {
+        var source = new Option<string>("--source") { Description = "images to label: container/prefix (every blob under it)", Required = true };
+        var model = new Option<string>("--model") { Description = "model name (see 'mobilenet models list')", Required = true };
+        var topK = new Option<int>("--top-k") { Description = $"labels per image, 1..{JobDefaults.MaxTopK}", DefaultValueFactory = _ => 5 };
+        var shardSize = new Option<int>("--shard-size") { Description = $"images per shard, 1..{JobDefaults.MaxShardSize}", DefaultValueFactory = _ => JobDefaults.ShardSize };
+        var output = new Option<string?>("--output") { Description = $"where results go: container/prefix (default {DefaultOutputContainer}); the job writes <output>/<jobId>/results/*.jsonl" };
+        var maxErrors = new Option<string?>("--max-errors") { Description = "fail the job when more images than this cannot be labeled: a count (50) or a percentage (10%)" };
+        var manifest = new Option<string?>("--manifest") { Description = "blob in the source container listing the image blob names, one per line (instead of everything under the prefix)" };
+        var wait = new Option<bool>("--wait") { Description = "show progress until the job ends; exit 0 if it completed, 1 if it failed or was cancelled" };
+        var command = new Command("submit", "Start a labeling job on the cluster; prints the job id.") { source, model, topK, shardSize, output, maxErrors, manifest, wait };
+        var cluster = new ClusterConnectionOptions(command);
+        command.SetAction(async (ParseResult parse, CancellationToken ct) =>
+        {
+            var spec = BuildSpec(
+                parse.GetValue(source), parse.GetValue(model), parse.GetValue(topK), parse.GetValue(shardSize),
+                parse.GetValue(output), parse.GetValue(maxErrors), parse.GetValue(manifest));
+            var settings = cluster.Resolve(parse);
+            await ValidateStorageAsync(settings.Storage, spec, ct);
+
+            await using var connection = await ClusterConnection.ConnectAsync(settings, ct);
+            var jobId = JobId.New(DateTimeOffset.UtcNow);
+            JobStatus status;
+            try
+            {
+                status = await connection.Client.GetGrain<IJobCoordinatorGrain>(jobId).SubmitAsync(spec);
+            }
+            catch (ArgumentException ex)
+            {
+                // The coordinator re-validates (it never trusts its caller): its reasons are user errors too.
+                throw new CliUsageException(ex.Message);
+            }
+
+            var error = parse.InvocationConfiguration.Error;
+            await error.WriteLineAsync($"submitted {jobId}: model {spec.ModelName}, source {spec.Source}{(spec.ManifestBlob is { } m ? $" (manifest {m})" : "")}, results {JobOutputLayout.ResultsFolder(spec.Output, jobId)}");
+            if (!parse.GetValue(wait))
+            {
+                await error.WriteLineAsync($"follow it with: mobilenet watch {jobId}");
+                await parse.InvocationConfiguration.Output.WriteLineAsync(jobId);
+                return ExitCodes.Success;
+            }
+
+            status = await JobCalls.WatchAsync(connection.Client, jobId, error, JobCalls.IsInteractive(error), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2), ct);
+            await error.WriteLineAsync(JobCalls.Outcome(status));
+            await parse.InvocationConfiguration.Output.WriteLineAsync(jobId);
+            return JobCalls.ExitCodeOf(status);
+        });
+        return command;
+    }
+
+    /// <summary>Checks the arguments alone (no I/O); every problem is a <see cref="CliUsageException"/>.</summary>
+    public static JobSpec BuildSpec(string? source, string? model, int topK, int shardSize, string? output, string? maxErrors, string? manifest)
+    {
+        var sourcePath = BlobPaths.ParseOption("--source", source);
+        if (string.IsNullOrWhiteSpace(model))
+        {
+            throw new CliUsageException("--model needs a model name; 'mobilenet models list' shows uploaded models");
+        }
+
+        if (!JobSpecValidation.IsValidModelName(model))
+        {
+            throw new CliUsageException($"--model '{model}' is not a model name: 1-64 lowercase letters, digits, '.', '_' or '-'");
+        }
+
+        if (topK is < 1 or > JobDefaults.MaxTopK)
+        {
+            throw new CliUsageException($"--top-k {topK} is out of range: give 1..{JobDefaults.MaxTopK}");
+        }
+
+        if (shardSize is < 1 or > JobDefaults.MaxShardSize)
+        {
+            throw new CliUsageException($"--shard-size {shardSize} is out of range: give 1..{JobDefaults.MaxShardSize}");
+        }
+
+        var outputPath = output is null ? new BlobPath { Container = DefaultOutputContainer } : BlobPaths.ParseOption("--output", output);
+        ErrorThreshold? threshold = null;
+        if (maxErrors is not null)
+        {
+            try
+            {
+                threshold = ErrorThreshold.Parse(maxErrors);
+            }
+            catch (FormatException ex)
+            {
+                throw new CliUsageException($"--max-errors {ex.Message}");
+            }
+        }
+
+        if (manifest is not null && string.IsNullOrWhiteSpace(manifest))
+        {
+            throw new CliUsageException("--manifest needs a blob name in the source container");
+        }
+
+        var spec = new JobSpec
+        {
+            // Folder semantics: "photos/set1" is everything under "set1/", not also "set10/...".
+            Source = sourcePath with { Prefix = BlobPaths.FolderPrefix(sourcePath) },
+            ManifestBlob = manifest?.Trim(),
+            ModelName = model,
+            TopK = topK,
+            ShardSize = shardSize,
+            Output = outputPath,
+            MaxErrors = threshold,
+        };
+        try
+        {
+            JobSpecValidation.Validate(spec);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliUsageException(ex.Message);
+        }
+
+        return spec;
+    }
+
+    /// <summary>Source container exists and is not empty (or the manifest exists), the model is uploaded.</summary>
+    public static async Task ValidateStorageAsync(StorageConnection storage, JobSpec spec, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(storage);
+        ArgumentNullException.ThrowIfNull(spec);
+        var service = storage.CreateBlobServiceClient();
+        try
+        {
+            var container = service.GetBlobContainerClient(spec.Source.Container);
+            if (!await container.ExistsAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new CliUsageException($"--source: container '{spec.Source.Container}' does not exist in storage account {storage.Describe()}; upload images with 'mobilenet upload <dir> --to {spec.Source}'");
+            }
+
+            if (spec.ManifestBlob is { } manifest)
+            {
+                if (!await container.GetBlobClient(manifest).ExistsAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new CliUsageException($"--manifest: blob '{manifest}' does not exist in container '{spec.Source.Container}'");
+                }
+            }
+            else if (!await HasAnyBlobAsync(container, spec.Source.Prefix, cancellationToken).ConfigureAwait(false))
+            {
+                throw new CliUsageException($"--source: no blobs under '{spec.Source}'; check the prefix, or upload images with 'mobilenet upload <dir> --to {spec.Source.ToString().TrimEnd('/')}'");
+            }
+
+            if (await ModelsUploadCommand.FindAsync(service, spec.ModelName, cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw new CliUsageException($"--model: unknown model '{spec.ModelName}'; upload it with 'mobilenet models upload {spec.ModelName} --file <model.onnx>' ('mobilenet models list' shows uploaded models)");
+            }
+        }
+        catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException)
+        {
+            throw new CliUsageException($"cannot reach storage account {storage.Describe()} (from {storage.Source}): {SecretRedaction.Redact(ClusterConnection.OneLine(ex))}");
+        }
+    }
+
+    private static async Task<bool> HasAnyBlobAsync(BlobContainerClient container, string prefix, CancellationToken cancellationToken)
+    {
+        var options = new GetBlobsOptions { Prefix = prefix.Length == 0 ? null : prefix };
+        await foreach (var page in container.GetBlobsAsync(options, cancellationToken).AsPages(pageSizeHint: 1).ConfigureAwait(false))
+        {
+            if (page.Values.Count > 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

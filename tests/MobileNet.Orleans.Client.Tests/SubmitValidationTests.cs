@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using MobileNet.Orleans.Client.Commands;
+
+namespace MobileNet.Orleans.Client.Tests;
+
+/// <summary>Bad submits exit 2 with one line saying what to fix, and start nothing (no job, no cluster call).</summary>
+public sealed class SubmitValidationTests : IAsyncLifetime
+{
+    private string _storage = "";
+    private string _container = "";
+    private string _model = "";
+
+    public async Task InitializeAsync()
+    {
+        var connection = Environment.GetEnvironmentVariable(TestStorage.Variable);
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            return;
+        }
+
+        _storage = connection;
+        var service = TestStorage.CreateService();
+        _container = TestStorage.UniqueContainer("submit");
+        var container = service.GetBlobContainerClient(_container);
+        await container.CreateAsync();
+        await container.GetBlobClient("set1/a.jpg").UploadAsync(BinaryData.FromBytes([1, 2, 3]));
+        using var dir = new TempDirectory();
+        _model = "m" + Guid.NewGuid().ToString("N")[..8];
+        var request = ModelsUploadCommand.ModelUploadRequest.Resolve(_model, new FileInfo(dir.File("m.onnx", [1, 2])), null, null);
+        await ModelsUploadCommand.UploadAsync(service, request, TimeProvider.System, CancellationToken.None);
+    }
+
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    private async Task<string> RunRejectedAsync(params string[] args)
+    {
+        var (code, stdout, stderr) = await Cli.RunAsync(["submit", .. args, "--storage", _storage]);
+        Assert.True(code == ExitCodes.BadInput, $"exit {code}: {stderr}");
+        Assert.Equal("", stdout);
+        var lines = stderr.TrimEnd().Split('\n');
+        Assert.Single(lines);
+        Assert.StartsWith("error: ", lines[0], StringComparison.Ordinal);
+        return lines[0];
+    }
+
+    [SkippableFact]
+    public async Task Submit_MissingContainer_ExitsTwo()
+    {
+        TestStorage.RequireConnectionString();
+
+        var message = await RunRejectedAsync("--source", "no-such-container-x1/set1", "--model", _model);
+
+        Assert.Contains("container 'no-such-container-x1' does not exist", message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Submit_EmptyPrefix_ExitsTwo()
+    {
+        TestStorage.RequireConnectionString();
+
+        // "set" must not match "set1/...": a prefix names a folder.
+        var message = await RunRejectedAsync("--source", _container + "/set", "--model", _model);
+
+        Assert.Contains($"no blobs under '{_container}/set/'", message, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Submit_UnknownModel_ExitsTwo()
+    {
+        TestStorage.RequireConnectionString();
+
+        var message = await RunRejectedAsync("--source", _container + "/set1", "--model", "no-such-model");
+
+        Assert.Contains("unknown model 'no-such-model'", message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--top-k", "0", "--top-k 0 is out of range")]
+    [InlineData("--top-k", "1001", "--top-k 1001 is out of range")]
+    [InlineData("--shard-size", "0", "--shard-size 0 is out of range")]
+    [InlineData("--shard-size", "10001", "--shard-size 10001 is out of range")]
+    [InlineData("--max-errors", "120%", "--max-errors '120%' is not an error threshold")]
+    [InlineData("--output", "Bad!/x", "--output 'Bad!/x': container name")]
+    [InlineData("--output", "results/../x", "output prefix '../x' must not contain")]
+    public async Task Submit_ArgumentOutOfRange_ExitsTwoBeforeTouchingStorage(string option, string value, string expected)
+    {
+        // Storage points at a closed port: argument checks must come first.
+        var (code, stdout, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", option, value, "--storage", ClosedPortStorage());
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Equal("", stdout);
+        Assert.Single(stderr.TrimEnd().Split('\n'));
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Submit_ClosedGatewayPort_ExitsTwoFast()
+    {
+        TestStorage.RequireConnectionString();
+        var watch = Stopwatch.StartNew();
+
+        var message = await RunRejectedAsync("--source", _container + "/set1", "--model", _model, "--gateway", $"127.0.0.1:{FreePort()}", "--connect-timeout", "5");
+
+        Assert.Contains("cannot reach cluster", message, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+    }
+
+    [SkippableFact]
+    public async Task Submit_ClusterWithNoSilos_ExitsTwoFast()
+    {
+        TestStorage.RequireConnectionString();
+        var watch = Stopwatch.StartNew();
+
+        var message = await RunRejectedAsync("--source", _container + "/set1", "--model", _model, "--cluster-id", "nobody-" + Guid.NewGuid().ToString("N")[..8], "--connect-timeout", "5");
+
+        Assert.Contains("cannot reach cluster 'nobody-", message, StringComparison.Ordinal);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Submit_StorageUnreachable_ExitsTwoWithoutPrintingTheKey()
+    {
+        var storage = ClosedPortStorage();
+
+        var (code, stdout, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--storage", storage);
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Equal("", stdout);
+        Assert.Contains("cannot reach storage account devstoreaccount1", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Eby8vdM02", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("status")]
+    [InlineData("watch")]
+    [InlineData("results")]
+    [InlineData("cancel")]
+    public async Task JobCommand_MalformedJobId_ExitsTwo(string command)
+    {
+        var (code, _, stderr) = await Cli.RunAsync(command, "Not A Job", "--storage", ClosedPortStorage());
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("is not a job id", stderr, StringComparison.Ordinal);
+    }
+
+    internal static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    internal static string ClosedPortStorage()
+    {
+        var blob = FreePort();
+        return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+            $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;";
+    }
+}
