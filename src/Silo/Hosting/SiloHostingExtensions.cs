@@ -42,6 +42,9 @@ public static partial class SiloHostingExtensions
             .Configure(o =>
             {
                 o.ProbeTimeout = silo.ProbeTimeout;
+                // Orleans adapts the probe timeout between these bounds and refuses one outside them (min 2.5 s).
+                o.MinProbeTimeout = silo.ProbeTimeout < o.MinProbeTimeout ? silo.ProbeTimeout : o.MinProbeTimeout;
+                o.MaxProbeTimeout = silo.ProbeTimeout > o.MaxProbeTimeout ? silo.ProbeTimeout : o.MaxProbeTimeout;
                 o.NumMissedProbesLimit = silo.NumMissedProbesLimit;
                 o.NumVotesForDeathDeclaration = silo.NumVotesForDeathDeclaration;
             });
