@@ -104,7 +104,18 @@ public static class ModelAnalyzer
                 }
 
                 var (learned, normalization) = CountParameters(node);
-                var macs = MultiplyAdds(node);
+                long macs;
+                try
+                {
+                    macs = MultiplyAdds(node);
+                }
+                catch (IndexOutOfRangeException)
+                {
+                    // Declared shapes of the wrong rank (a broken or hostile file): count nothing for this layer.
+                    Warn($"{QualifiedOp(node)} '{node.Name}': shapes of unexpected rank, its multiply-adds are not counted");
+                    macs = 0;
+                }
+
                 parameters += learned;
                 batchNormParameters += normalization;
                 multiplyAdds += macs;
@@ -292,6 +303,11 @@ public static class ModelAnalyzer
                         var m = transA ? x[1] : x[0];
                         var k = transA ? x[0] : x[1];
                         var n = transB ? w[0] : w[1];
+                        if ((transB ? w[1] : w[0]) != k)
+                        {
+                            Warn($"{QualifiedOp(node)} '{node.Name}': inner dimensions differ ({k} and {(transB ? w[1] : w[0])})");
+                        }
+
                         return checked(m * k * n);
                     }
 

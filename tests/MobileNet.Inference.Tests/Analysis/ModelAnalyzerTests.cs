@@ -113,6 +113,94 @@ public sealed class ModelAnalyzerTests
         }
     }
 
+    [Fact]
+    public void Analyze_DeclaredShapesOfWrongRank_WarnsInsteadOfCrashing()
+    {
+        var model = SingleConv(inChannels: 2, outChannels: 2, group: 1, kernel: 1, size: 4, stride: 1, pad: 0);
+        model.Graph.Inputs[0] = OnnxValueInfo.Tensor("x", OnnxDataType.Float);
+        model.Graph.Outputs[0] = OnnxValueInfo.Tensor("y", OnnxDataType.Float);
+
+        var analysis = ModelAnalyzer.Analyze(model);
+
+        Assert.Equal(0, analysis.MultiplyAdds);
+        Assert.Equal(4, analysis.Parameters);
+        Assert.NotEmpty(analysis.Warnings);
+    }
+
+    [Fact]
+    public void Analyze_ConvTranspose_CountsPerInputPixel()
+    {
+        var graph = new OnnxGraph();
+        graph.Inputs.Add(OnnxValueInfo.Tensor("x", OnnxDataType.Float, OnnxDimension.Fixed(1), OnnxDimension.Fixed(4), OnnxDimension.Fixed(5), OnnxDimension.Fixed(5)));
+        graph.Outputs.Add(OnnxValueInfo.Tensor("y", OnnxDataType.Float));
+        graph.Initializers.Add(OnnxTensor.FromFloats("w", [4, 3, 2, 2], new float[48]));
+        var node = TestModels.Node("ConvTranspose", "up", ["x", "w"], ["y"]);
+        node.Attributes.Add(OnnxAttribute.IntList("strides", 2, 2));
+        graph.Nodes.Add(node);
+
+        var analysis = ModelAnalyzer.Analyze(new OnnxModel { IrVersion = 8, Graph = graph });
+
+        // Output 2*(5-1)+2 = 10; each of the 25 input pixels scatters 4 channels x (3x2x2) weights.
+        Assert.Equal([1L, 3, 10, 10], analysis.Layers.Single().OutputShape!);
+        Assert.Equal(25 * 48, analysis.MultiplyAdds);
+    }
+
+    [Fact]
+    public void Analyze_GemmTransposedAndBatchedMatMul_UseTheRightDimensions()
+    {
+        var graph = new OnnxGraph();
+        graph.Inputs.Add(OnnxValueInfo.Tensor("a", OnnxDataType.Float, OnnxDimension.Fixed(6), OnnxDimension.Fixed(2)));
+        graph.Inputs.Add(OnnxValueInfo.Tensor("q", OnnxDataType.Float, OnnxDimension.Fixed(3), OnnxDimension.Fixed(4), OnnxDimension.Fixed(5)));
+        graph.Inputs.Add(OnnxValueInfo.Tensor("k", OnnxDataType.Float, OnnxDimension.Fixed(3), OnnxDimension.Fixed(5), OnnxDimension.Fixed(7)));
+        graph.Outputs.Add(OnnxValueInfo.Tensor("y", OnnxDataType.Float));
+        graph.Outputs.Add(OnnxValueInfo.Tensor("z", OnnxDataType.Float));
+        graph.Initializers.Add(OnnxTensor.FromFloats("b", [9, 6], new float[54]));
+        var gemm = TestModels.Node("Gemm", "gemm", ["a", "b"], ["y"]);
+        gemm.Attributes.Add(OnnxAttribute.Int("transA", 1));
+        gemm.Attributes.Add(OnnxAttribute.Int("transB", 1));
+        graph.Nodes.Add(gemm);
+        graph.Nodes.Add(TestModels.Node("MatMul", "attention", ["q", "k"], ["z"]));
+
+        var analysis = ModelAnalyzer.Analyze(new OnnxModel { IrVersion = 8, Graph = graph });
+
+        Assert.Equal([2L, 9], analysis.Layers[0].OutputShape!);
+        Assert.Equal(2 * 6 * 9, analysis.Layers[0].MultiplyAdds);
+        Assert.Equal([3L, 4, 7], analysis.Layers[1].OutputShape!);
+        Assert.Equal(3 * 4 * 5 * 7, analysis.Layers[1].MultiplyAdds);
+        Assert.Equal(54, analysis.Parameters);
+    }
+
+    [Fact]
+    public void Analyze_PoolTransposeSliceFlatten_InfersShapes()
+    {
+        var graph = new OnnxGraph();
+        graph.Inputs.Add(OnnxValueInfo.Tensor("x", OnnxDataType.Float, OnnxDimension.Fixed(1), OnnxDimension.Fixed(8), OnnxDimension.Fixed(7), OnnxDimension.Fixed(7)));
+        graph.Outputs.Add(OnnxValueInfo.Tensor("y", OnnxDataType.Float));
+        graph.Initializers.Add(OnnxTensor.FromInt64s("starts", [1], [1]));
+        graph.Initializers.Add(OnnxTensor.FromInt64s("ends", [1], [long.MaxValue]));
+        graph.Initializers.Add(OnnxTensor.FromInt64s("axes", [1], [-1]));
+        graph.Initializers.Add(OnnxTensor.FromFloats("w", [3, 3 * 3 * 7], new float[189]));
+        var pool = TestModels.Node("MaxPool", "pool", ["x"], ["p"]);
+        pool.Attributes.Add(OnnxAttribute.IntList("kernel_shape", 3, 3));
+        pool.Attributes.Add(OnnxAttribute.IntList("strides", 2, 2));
+        pool.Attributes.Add(OnnxAttribute.Int("ceil_mode", 1));
+        graph.Nodes.Add(pool);
+        var transpose = TestModels.Node("Transpose", "t", ["p"], ["t"]);
+        transpose.Attributes.Add(OnnxAttribute.IntList("perm", 0, 2, 3, 1));
+        graph.Nodes.Add(transpose);
+        graph.Nodes.Add(TestModels.Node("Slice", "s", ["t", "starts", "ends", "axes"], ["s"]));
+        graph.Nodes.Add(TestModels.Node("Flatten", "f", ["s"], ["f"]));
+        graph.Nodes.Add(TestModels.Node("Gemm", "fc", ["f", "w"], ["y"]));
+        graph.Nodes[^1].Attributes.Add(OnnxAttribute.Int("transB", 1));
+
+        var analysis = ModelAnalyzer.Analyze(new OnnxModel { IrVersion = 8, Graph = graph });
+
+        // Pool: 7 -> ceil((7-3)/2)+1 = 3; transposed to [1,3,3,8]; slicing the last axis from 1 leaves 7; flattened 63.
+        Assert.Empty(analysis.Warnings);
+        Assert.Equal([1L, 3], analysis.Layers.Single().OutputShape!);
+        Assert.Equal(3 * 3 * 7 * 3, analysis.MultiplyAdds);
+    }
+
     [SkippableFact]
     public void Analyze_ZooMobileNetV2Int8_CountsAbout3Point5MParametersAnd300MMultiplyAdds()
     {
