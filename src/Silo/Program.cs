@@ -4,4 +4,5 @@ using MobileNet.Orleans.Silo.Hosting;
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddMobileNetSilo();
 var app = builder.Build();
+app.MapSiloHealthEndpoints().MapSiloMetricsEndpoint();
 await app.RunAsync();

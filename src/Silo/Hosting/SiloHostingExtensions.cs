@@ -14,6 +14,9 @@ public static partial class SiloHostingExtensions
     public const string JobStateContainer = "mobilenet-job-state";
     public const string RegistryStateContainer = "mobilenet-registry-state";
 
+    /// <summary>What the host allows Orleans after the drain (leave the cluster, deactivate grains); deploy/k8s grace periods cover both.</summary>
+    public static readonly TimeSpan ShutdownAfterDrain = TimeSpan.FromSeconds(20);
+
     /// <summary>
     /// Configures the process as a MobileNet silo: Orleans on Azure Storage (table clustering, blob grain state for
     /// "jobs" and "registry", table reminders), the job grains and the shard worker, explicit membership timeouts
@@ -49,7 +52,7 @@ public static partial class SiloHostingExtensions
                 o.NumVotesForDeathDeclaration = silo.NumVotesForDeathDeclaration;
             });
         // SIGTERM: the worker drains first (up to DrainTimeout), then the silo leaves the cluster.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.DrainTimeout + TimeSpan.FromSeconds(20));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.DrainTimeout + ShutdownAfterDrain);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(silo.HttpPort));
 
         builder.UseOrleans(orleans =>
@@ -77,6 +80,7 @@ public static partial class SiloHostingExtensions
 
         // After UseOrleans: hosted services stop in reverse order, so the worker drains while the silo still runs.
         builder.Services.AddMobileNetGrains(storage.CreateBlobServiceClient);
+        builder.Services.AddSiloHealthChecks().AddSiloTelemetry(silo.EffectiveName);
         builder.Services.AddHostedService(sp => new StartupBanner(silo, storage.Describe(), sp.GetRequiredService<ILogger<StartupBanner>>()));
         return builder;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MobileNet.Orleans.Silo.Hosting;
 
 namespace MobileNet.Orleans.Deploy.Tests.Manifests;
 
@@ -19,10 +20,10 @@ internal static class ManifestPolicy
     public const string SiloDeployment = "mobilenet-silo";
 
     /// <summary>The silo's own DrainTimeout default, used when the manifests do not set Silo__DrainTimeout.</summary>
-    public static readonly TimeSpan DefaultDrainTimeout = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan DefaultDrainTimeout = new SiloHostOptions().DrainTimeout;
 
-    /// <summary>Orleans' shutdown after the drain (leave membership, deactivate grains, close connections) plus slack.</summary>
-    public static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(10);
+    /// <summary>What the silo's host allows Orleans to stop after the drain (leave membership, deactivate grains).</summary>
+    public static readonly TimeSpan ShutdownMargin = SiloHostingExtensions.ShutdownAfterDrain;
 
     // Kubernetes' default when a pod spec leaves terminationGracePeriodSeconds out.
     private const int DefaultGracePeriodSeconds = 30;
@@ -322,7 +323,7 @@ internal static class ManifestPolicy
         var grace = Integer(template["spec"]?["terminationGracePeriodSeconds"]) ?? DefaultGracePeriodSeconds;
         if (TimeSpan.FromSeconds(grace) <= drain + ShutdownMargin)
         {
-            violations.Add(new(id, "grace-period", $"terminationGracePeriodSeconds {grace} must exceed DrainTimeout {drain.TotalSeconds:0} s + {ShutdownMargin.TotalSeconds:0} s for Orleans' shutdown"));
+            violations.Add(new(id, "grace-period", $"terminationGracePeriodSeconds {grace} must exceed DrainTimeout {drain.TotalSeconds:0} s + {ShutdownMargin.TotalSeconds:0} s the silo allows Orleans to stop"));
         }
 
         var advertised = (container["env"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(e => e["name"]?.GetValue<string>() == "Silo__AdvertisedIp");
