@@ -217,7 +217,7 @@ public static class BenchCommand
         Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, worker =>
         {
             var tensor = new float[preprocessor.TensorLength];
-            for (var i = worker; clock.Elapsed < duration; i += workers)
+            for (var i = worker; i < encoded.Count || clock.Elapsed < duration; i += workers)
             {
                 preprocessor.TryPreprocess(encoded[i % encoded.Count], tensor, out _);
                 Interlocked.Increment(ref done);
@@ -230,11 +230,12 @@ public static class BenchCommand
     {
         long done = 0;
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < duration)
+        do
         {
             classifier.Classify(batch, batchSize, TopK(classifier));
             done += batchSize;
         }
+        while (clock.Elapsed < duration);
 
         return done / clock.Elapsed.TotalSeconds;
     }
@@ -262,7 +263,8 @@ public static class BenchCommand
 
     private static async IAsyncEnumerable<ImageSource> Cycle(List<ImageSource> sources, Stopwatch clock, TimeSpan duration, [EnumeratorCancellation] CancellationToken ct)
     {
-        for (var i = 0; clock.Elapsed < duration; i++)
+        // At least one pass over the images, however slow the machine, so every round measures something.
+        for (var i = 0; i < sources.Count || clock.Elapsed < duration; i++)
         {
             ct.ThrowIfCancellationRequested();
             yield return sources[i % sources.Count];
