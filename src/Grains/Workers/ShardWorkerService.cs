@@ -104,9 +104,29 @@ public sealed partial class ShardWorkerService(
 
             foreach (var lease in leases)
             {
+                if (draining)
+                {
+                    // Shutdown began while the lease call was in flight: give it straight back.
+                    await ReleaseAsync(lease);
+                    continue;
+                }
+
                 Start(lease);
                 free--;
             }
+        }
+    }
+
+    private async Task ReleaseAsync(ShardLease lease)
+    {
+        try
+        {
+            await grains.GetGrain<IJobCoordinatorGrain>(lease.Lease.JobId).ReleaseShardAsync(lease.Lease).WaitAsync(settings.CallTimeout);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The lease expires instead; the shard is redone elsewhere.
+            LogLeaseFailed(logger, ex, lease.Lease.JobId);
         }
     }
 
@@ -150,6 +170,19 @@ public sealed partial class ShardWorkerService(
     {
         draining = true;
         wake.Release();
+        if (ExecuteTask is { } loop)
+        {
+            // Let a lease call in flight finish (and hand back what it got) before counting what runs.
+            try
+            {
+                await loop.WaitAsync(settings.CallTimeout, cancellationToken);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                // Forced stop or a hung call: carry on with what is known.
+            }
+        }
+
         var inFlight = running.Values.ToArray();
         if (cancellationToken.IsCancellationRequested)
         {
