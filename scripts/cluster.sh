@@ -27,7 +27,7 @@ SILO_PORT_BASE="${MOBILENET_CLUSTER_SILO_PORT_BASE:-11110}"
 GATEWAY_PORT_BASE="${MOBILENET_CLUSTER_GATEWAY_PORT_BASE:-29999}"
 HTTP_PORT_BASE="${MOBILENET_CLUSTER_HTTP_PORT_BASE:-18079}"
 # Short membership timeouts so a killed silo is declared dead within seconds (production keeps Orleans' defaults).
-PROBE_TIMEOUT="${MOBILENET_CLUSTER_PROBE_TIMEOUT:-00:00:03}"  # Orleans 10 refuses less than 2.5 s
+PROBE_TIMEOUT="${MOBILENET_CLUSTER_PROBE_TIMEOUT:-00:00:02}"
 MISSED_PROBES="${MOBILENET_CLUSTER_MISSED_PROBES:-2}"
 DEATH_VOTES="${MOBILENET_CLUSTER_DEATH_VOTES:-1}"
 DRAIN_TIMEOUT="${MOBILENET_CLUSTER_DRAIN_TIMEOUT:-00:00:20}"
@@ -168,6 +168,7 @@ case "$cmd" in
     check_index "${1:-}"; pidfile="$CLUSTER_DIR/silo-$1.pid"
     alive "$pidfile" || die "silo $1 is not running"
     kill -9 "$(cat "$pidfile")"; echo "silo $1 (pid $(cat "$pidfile")): SIGKILL" >&2
+    for _ in $(seq 1 50); do alive "$pidfile" || break; sleep 0.1; done
     ;;
   stop)
     check_index "${1:-}"; pidfile="$CLUSTER_DIR/silo-$1.pid"

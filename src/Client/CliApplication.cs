@@ -19,6 +19,7 @@ public static class CliApplication
         root.Subcommands.Add(Commands.ResultsCommand.Create());
         root.Subcommands.Add(Commands.JobCommands.CreateCancel());
         root.Subcommands.Add(Commands.BenchCommand.Create());
+        root.Subcommands.Add(Commands.SamplesCommand.Create());
         return root;
     }
 

@@ -73,8 +73,8 @@ public static partial class ModelsUploadCommand
             }
 
             var dir = model.DirectoryName ?? ".";
-            labels ??= DefaultLabelFileNames.Select(n => new FileInfo(Path.Combine(dir, n))).FirstOrDefault(f => f.Exists);
             description ??= new FileInfo(model.FullName + ".json") is { Exists: true } sidecar ? sidecar : null;
+            string? sidecarLabels = null;
             if (description is not null)
             {
                 try
@@ -84,6 +84,11 @@ public static partial class ModelsUploadCommand
                     {
                         throw new CliUsageException($"--description '{description.FullName}' must hold a JSON object");
                     }
+
+                    if (document.RootElement.TryGetProperty("labels", out var named) && named.ValueKind == JsonValueKind.String)
+                    {
+                        sidecarLabels = named.GetString();
+                    }
                 }
                 catch (JsonException ex)
                 {
@@ -91,6 +96,11 @@ public static partial class ModelsUploadCommand
                 }
             }
 
+            // Labels: the sidecar's, then <model>.labels.txt (what 'models build' writes), then the usual names.
+            labels ??= new[] { sidecarLabels, Path.GetFileNameWithoutExtension(model.Name) + ".labels.txt" }.Concat(DefaultLabelFileNames)
+                .Where(n => !string.IsNullOrWhiteSpace(n))
+                .Select(n => new FileInfo(Path.Combine(dir, n!)))
+                .FirstOrDefault(f => f.Exists);
             return new ModelUploadRequest(name, model, labels, description);
         }
     }

@@ -4,6 +4,13 @@ using System.Net.Sockets;
 
 namespace MobileNet.Orleans.Client.Tests.EndToEnd;
 
+/// <summary>End-to-end test classes run one after another: each starts its own silo processes on a 2-core machine.</summary>
+[CollectionDefinition(Name)]
+public sealed class EndToEndCollection
+{
+    public const string Name = "E2E";
+}
+
 /// <summary>
 /// Real silo processes (<c>dotnet mobilenet-silo.dll</c>) against the test Azurite, on free ports, with a fresh
 /// ClusterId and short membership timeouts. Every process it starts is killed by PID on dispose.
@@ -58,7 +65,7 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
     public string[] StorageArgs => ["--storage", Storage];
 
     /// <summary>CLI arguments that point a command at this cluster.</summary>
-    public string[] ClientArgs => ["--storage", Storage, "--cluster-id", ClusterId];
+    public string[] ClientArgs => ["--storage", Storage, "--cluster-id", ClusterId, "--connect-timeout", "60"];
 
     /// <summary>Starts <paramref name="count"/> silos at once and waits until all are active.</summary>
     public async Task StartSilosAsync(int count, CancellationToken cancellationToken = default)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using MobileNet.Inference;
 using MobileNet.Inference.Architectures;
 using MobileNet.Inference.Onnx;
 using SixLabors.ImageSharp;
@@ -53,20 +52,6 @@ internal static class TestData
         using var stream = new MemoryStream();
         image.SaveAsJpeg(stream);
         return stream.ToArray();
-    }
-
-    /// <summary>Top-1 class index per image name, labeled in this process the way <c>mobilenet classify</c> does.</summary>
-    public static async Task<Dictionary<string, int>> ClassifyLocallyAsync(string model, IEnumerable<(string Name, string Path)> images, int topK)
-    {
-        using var classifier = ImageClassifier.Load(model, new ClassifierOptions());
-        var pipeline = new LabelingPipeline(classifier, new LabelingPipelineOptions { TopK = topK });
-        var result = new Dictionary<string, int>(StringComparer.Ordinal);
-        await foreach (var record in pipeline.RunAsync(ToAsync(images.Select(i => ImageSource.FromFile(i.Path, i.Name))), CancellationToken.None))
-        {
-            result[record.Image] = record.Succeeded ? record.Labels[0].Index : -1;
-        }
-
-        return result;
     }
 
     /// <summary>The rows of a results CSV: image name and top-1 index (-1 for an error row).</summary>
@@ -124,15 +109,5 @@ internal static class TestData
 
         fields.Add(field.ToString());
         return fields;
-    }
-
-#pragma warning disable CS1998 // Adapts a list to the pipeline's async input.
-    private static async IAsyncEnumerable<T> ToAsync<T>(IEnumerable<T> items)
-#pragma warning restore CS1998
-    {
-        foreach (var item in items)
-        {
-            yield return item;
-        }
     }
 }
