@@ -10,6 +10,7 @@
 # --keep      leave the cluster running afterwards (stop it with scripts/cluster.sh down)
 #
 # Needs only the .NET SDK and Node.js (for Azurite). Results: .run/demo/results-<job>.csv
+# MOBILENET_DEMO_OFFLINE=1 skips the download (the generated model is used unless --model is given).
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
@@ -28,7 +29,7 @@ while [[ $# -gt 0 ]]; do
     --model) model=${2:?--model needs a path}; shift 2 ;;
     --labels) labels=${2:?--labels needs a path}; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n "2,15p" "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "error: unknown option '$1' (see scripts/demo.sh --help)" >&2; exit 2 ;;
     *) [[ -z "$photos" ]] || { echo "error: give one photos folder" >&2; exit 2; }; photos=$1; shift ;;
   esac
@@ -54,7 +55,7 @@ download() {
 resolve_model() {
   if [[ -n "$model" ]]; then return 0; fi
   local zoo="$CACHE_DIR/mobilenetv2-12-int8.onnx" zoo_labels="$CACHE_DIR/imagenet_classes.txt"
-  if [[ ! -f "$zoo" ]] || [[ "$(sha256sum "$zoo" | cut -d' ' -f1)" != "$ZOO_MODEL_SHA256" ]]; then
+  if [[ "${MOBILENET_DEMO_OFFLINE:-0}" != 1 ]] && { [[ ! -f "$zoo" ]] || [[ "$(sha256sum "$zoo" | cut -d' ' -f1)" != "$ZOO_MODEL_SHA256" ]]; }; then
     step "downloading the ONNX Model Zoo MobileNetV2 int8 (3.5 MB, once) ..."
     if download "$ZOO_MODEL_URL" "$zoo.part" && [[ "$(sha256sum "$zoo.part" | cut -d' ' -f1)" == "$ZOO_MODEL_SHA256" ]]; then
       mv "$zoo.part" "$zoo"
@@ -62,21 +63,21 @@ resolve_model() {
       rm -f "$zoo.part"
     fi
   fi
-  if [[ -f "$zoo" && ! -f "$zoo_labels" ]]; then
+  if [[ "${MOBILENET_DEMO_OFFLINE:-0}" != 1 && -f "$zoo" && ! -f "$zoo_labels" ]]; then
     if download "$ZOO_LABELS_URL" "$zoo_labels.part" && [[ "$(grep -c '' "$zoo_labels.part")" == 1000 && "$(head -1 "$zoo_labels.part")" == tench ]]; then
       mv "$zoo_labels.part" "$zoo_labels"
     else
       rm -f "$zoo_labels.part"
     fi
   fi
-  if [[ -f "$zoo" && -f "$zoo_labels" ]]; then
+  if [[ -f "$zoo" && -f "$zoo_labels" && "$(sha256sum "$zoo" | cut -d' ' -f1)" == "$ZOO_MODEL_SHA256" ]]; then
     model=$zoo labels=$zoo_labels
     echo "model: ONNX Model Zoo mobilenetv2-12-int8.onnx (sha256 $ZOO_MODEL_SHA256 verified)" >&2
     return 0
   fi
   model="$DEMO_DIR/generated/mobilenet-v2.onnx"
   echo >&2
-  echo "WARNING: could not download the Model Zoo model (offline?). Using a GENERATED MobileNetV2 with random," >&2
+  echo "WARNING: no Model Zoo model (offline, or the download failed). Using a GENERATED MobileNetV2 with random," >&2
   echo "         untrained weights: the pipeline runs for real, but its labels MEAN NOTHING." >&2
   echo "         For real labels: scripts/demo.sh --model <mobilenet.onnx> [--labels <classes.txt>]" >&2
   if [[ ! -f "$model" ]]; then
