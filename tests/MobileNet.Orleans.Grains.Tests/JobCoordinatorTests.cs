@@ -124,6 +124,30 @@ public sealed class JobCoordinatorTests(ClusterFixture fixture)
     }
 
     [SkippableFact]
+    public async Task CancelAsync_OneOfThreeConcurrentJobs_OthersCompleteExactlyOnce()
+    {
+        var (cluster, blobs) = Require();
+        var source = UniqueContainer("src");
+        var names = await JobTestData.UploadAsync(blobs.GetBlobContainerClient(source), "", good: 90);
+        var specs = Enumerable.Range(0, 3).Select(_ => JobTestData.Spec(source, "", UniqueContainer("out"), shardSize: 3)).ToArray();
+        var ids = specs.Select(_ => JobTestData.NewJobId("three")).ToArray();
+        var jobs = ids.Select(id => cluster.GrainFactory.GetGrain<IJobCoordinatorGrain>(id)).ToArray();
+
+        await Task.WhenAll(jobs.Select((job, i) => job.SubmitAsync(specs[i])));
+        await JobTestData.WaitUntilAsync(async () => (await jobs[1].GetStatusAsync()).ShardsDone > 0, JobTimeout, "the second job makes progress");
+        await jobs[1].CancelAsync();
+        var ended = await Task.WhenAll(jobs.Select(job => JobTestData.WaitForEndAsync(job, JobTimeout)));
+
+        Assert.Equal(JobState.Cancelled, ended[1].State);
+        foreach (var i in new[] { 0, 2 })
+        {
+            Assert.Equal(JobState.Completed, ended[i].State);
+            var records = await JobTestData.ReadResultsAsync(blobs, specs[i], ids[i]);
+            Assert.Equal(names.Order(StringComparer.Ordinal), records.Select(r => r.Image).Order(StringComparer.Ordinal));
+        }
+    }
+
+    [SkippableFact]
     public async Task Shard_ModelFailsVerification_RetriedMaxAttemptsThenErrorRows()
     {
         var (cluster, blobs) = Require();
