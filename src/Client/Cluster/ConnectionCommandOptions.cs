@@ -31,6 +31,11 @@ public sealed class ClusterConnectionOptions
         Description = $"Orleans ClusterId (env {ClusterSettings.ClusterIdVariable}; default {ClusterSettings.DefaultClusterId})",
     };
 
+    private readonly Option<string?> _serviceId = new("--service-id")
+    {
+        Description = $"Orleans ServiceId the silos were started with (env {ClusterSettings.ServiceIdVariable}; default {ClusterSettings.DefaultServiceId})",
+    };
+
     private readonly Option<string[]> _gateway = new("--gateway")
     {
         Description = $"gateway host:port to connect to instead of looking silos up in storage (repeatable; env {ClusterSettings.GatewayVariable}, comma-separated)",
@@ -48,6 +53,7 @@ public sealed class ClusterConnectionOptions
         ArgumentNullException.ThrowIfNull(command);
         _storage = new StorageOption(command);
         command.Options.Add(_clusterId);
+        command.Options.Add(_serviceId);
         command.Options.Add(_gateway);
         command.Options.Add(_connectTimeout);
     }
@@ -58,7 +64,7 @@ public sealed class ClusterConnectionOptions
     {
         ArgumentNullException.ThrowIfNull(parse);
         var clusterId = FirstNonEmpty(parse.GetValue(_clusterId), Environment.GetEnvironmentVariable(ClusterSettings.ClusterIdVariable)) ?? ClusterSettings.DefaultClusterId;
-        var serviceId = FirstNonEmpty(Environment.GetEnvironmentVariable(ClusterSettings.ServiceIdVariable)) ?? ClusterSettings.DefaultServiceId;
+        var serviceId = FirstNonEmpty(parse.GetValue(_serviceId), Environment.GetEnvironmentVariable(ClusterSettings.ServiceIdVariable)) ?? ClusterSettings.DefaultServiceId;
         var gatewayTexts = parse.GetValue(_gateway) is { Length: > 0 } given
             ? given
             : (Environment.GetEnvironmentVariable(ClusterSettings.GatewayVariable) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

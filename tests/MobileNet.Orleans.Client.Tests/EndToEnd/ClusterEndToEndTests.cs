@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Client.Tests.EndToEnd;

@@ -5,6 +5,7 @@ using Azure.Storage.Blobs;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
 using MobileNet.Orleans.Client.Storage;
+using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Client.Tests.EndToEnd;
@@ -54,7 +55,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
         var added = await cluster.StartSiloAsync();
         var joined = Stopwatch.StartNew();
         TimeSpan? firstWork = null;
-        await using (var connection = await ClusterConnection.ConnectAsync(new ClusterSettings { Storage = StorageConnection.Resolve(storage), ClusterId = cluster.ClusterId, ServiceId = ClusterSettings.DefaultServiceId, ConnectTimeout = TimeSpan.FromSeconds(60) }, CancellationToken.None))
+        await using (var connection = await ClusterConnection.ConnectAsync(new ClusterSettings { Storage = StorageConnection.Resolve(storage), ClusterId = cluster.ClusterId, ServiceId = cluster.ServiceId, ConnectTimeout = TimeSpan.FromSeconds(60) }, CancellationToken.None))
         {
             while (true)
             {

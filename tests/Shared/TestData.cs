@@ -5,7 +5,7 @@ using MobileNet.Inference.Onnx;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace MobileNet.Orleans.Client.Tests.EndToEnd;
+namespace MobileNet.Orleans.Testing;
 
 /// <summary>Models and images for end-to-end tests: the real fixtures when present, else generated ones.</summary>
 internal static class TestData
