@@ -71,7 +71,7 @@ internal sealed class AzuriteProcess : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(30))
+        while (watch.Elapsed < TimeSpan.FromSeconds(120))
         {
             if (_process.HasExited)
             {
@@ -86,7 +86,7 @@ internal sealed class AzuriteProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException("azurite did not answer within 30 s");
+        throw new TimeoutException("azurite did not answer within 120 s");
     }
 
     /// <summary>Stops it by PID: SIGTERM (it saves its data), SIGKILL after 10 s.</summary>

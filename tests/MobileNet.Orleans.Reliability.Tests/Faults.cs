@@ -57,7 +57,8 @@ internal static class Faults
         string expectedState,
         double? recoverSeconds,
         string recoverMeaning,
-        IDictionary<string, object?>? notes = null)
+        IDictionary<string, object?>? notes = null,
+        bool record = true)
     {
         var status = await run.WaitEndAsync(jobId);
         var state = status.GetProperty("state").GetString()!;
@@ -72,7 +73,11 @@ internal static class Faults
         notes["shardsRedispatched"] = status.GetProperty("shardsRedispatched").GetInt32();
         notes["silosLabeled"] = string.Join(", ", status.GetProperty("silos").EnumerateArray()
             .Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.GetProperty("silo").GetString()}={s.GetProperty("labeled").GetInt64() + s.GetProperty("errors").GetInt64()}")));
-        run.Record(figures, recoverSeconds, recoverMeaning, state, notes);
+        if (record)
+        {
+            run.Record(figures, recoverSeconds, recoverMeaning, state, notes);
+        }
+
         return (status, figures);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MobileNet.Inference;
@@ -29,9 +30,10 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
     private readonly string _modelName;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    private ScenarioRun(string id, string title, ITestOutputHelper output, SiloProcessCluster cluster, string workDirectory)
+    private ScenarioRun(string id, string title, string test, ITestOutputHelper output, SiloProcessCluster cluster, string workDirectory)
     {
         Id = id;
+        Test = test;
         Title = title;
         _output = output;
         Cluster = cluster;
@@ -44,6 +46,9 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
     public string Id { get; }
 
     public string Title { get; }
+
+    /// <summary>The test method, so a figure names the command that reruns just it.</summary>
+    public string Test { get; }
 
     public SiloProcessCluster Cluster { get; }
 
@@ -63,7 +68,13 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
 
     /// <summary>Starts a cluster of <paramref name="silos"/> silos on <paramref name="storage"/> (default: the test Azurite), uploads the model.</summary>
     public static async Task<ScenarioRun> StartAsync(
-        string id, string title, ITestOutputHelper output, int silos, string? storage = null, IReadOnlyDictionary<string, string>? settings = null)
+        string id,
+        string title,
+        ITestOutputHelper output,
+        int silos,
+        string? storage = null,
+        IReadOnlyDictionary<string, string>? settings = null,
+        [CallerMemberName] string test = "")
     {
         storage ??= RequireTestStorage();
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
@@ -77,7 +88,7 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
         var cluster = new SiloProcessCluster(storage, merged, logs);
         var work = Path.Combine(Path.GetTempPath(), "mobilenet-reliability-" + Guid.NewGuid().ToString("N")[..10]);
         Directory.CreateDirectory(work);
-        var run = new ScenarioRun(id, title, output, cluster, work);
+        var run = new ScenarioRun(id, title, test, output, cluster, work);
         output.WriteLine($"scenario {id}: {title}; silo logs in {logs}");
         var model = await SharedAssets.ModelAsync();
         await run.CliOkAsync(["models", "upload", run._modelName, "--file", model.ModelPath, "--labels", model.LabelsPath, .. cluster.StorageArgs]);
@@ -105,10 +116,10 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
     }
 
     /// <summary><c>mobilenet submit</c> (without --wait); returns the job id, the last line of stdout.</summary>
-    public async Task<string> SubmitAsync(string prefix = "images", string? model = null, params string[] extra)
+    public async Task<string> SubmitAsync(string prefix = "images", string? model = null, int? shardSize = null, params string[] extra)
     {
         var (stdout, _) = await CliOkAsync(["submit", "--source", $"{Container}/{prefix}", "--model", model ?? _modelName,
-            "--shard-size", ReliabilitySettings.ShardSize.ToString(CultureInfo.InvariantCulture), .. extra, .. Cluster.ClientArgs]);
+            "--shard-size", (shardSize ?? ReliabilitySettings.ShardSize).ToString(CultureInfo.InvariantCulture), .. extra, .. Cluster.ClientArgs]);
         var jobId = stdout.TrimEnd().Split('\n')[^1].Trim();
         _output.WriteLine($"[{Elapsed.TotalSeconds,6:F1} s] submitted {jobId}");
         return jobId;
@@ -199,6 +210,7 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
         {
             ["scenario"] = Id,
             ["title"] = Title,
+            ["test"] = Test,
             ["at"] = DateTimeOffset.UtcNow.ToString("u", CultureInfo.InvariantCulture),
             ["images"] = figures.Submitted,
             ["labeled"] = figures.Labeled,

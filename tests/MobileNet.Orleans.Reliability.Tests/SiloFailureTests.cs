@@ -33,6 +33,7 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task KillSilo_CoordinatorHostAtThirtyPercent_JobCompletesEachImageOnce()
     {
+        ReliabilitySettings.SkipInCi("3 silos; scenario 1a covers a killed silo in CI");
         await using var run = await ScenarioRun.StartAsync("1b", "SIGKILL the silo hosting the job's coordinator at ~30% (3 silos)", output, silos: 3);
         var names = await run.UploadImagesAsync(Faults.Images);
         var job = await run.SubmitAsync();
@@ -53,6 +54,7 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task TerminateSilo_MidJob_DrainsLeavesCleanlyAndJobCompletes()
     {
+        ReliabilitySettings.SkipInCi("3 silos and a drain wait");
         const int drainSeconds = 5;
         await using var run = await ScenarioRun.StartAsync("2", "SIGTERM one silo mid-job (scale-in), drain time 5 s (3 silos)", output, silos: 3);
         var names = await run.UploadImagesAsync(Faults.Images);
@@ -79,6 +81,7 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task AddAndRemoveSilos_MidJob_NewSiloTakesWorkAndJobCompletes()
     {
+        ReliabilitySettings.SkipInCi("4 silo processes");
         await using var run = await ScenarioRun.StartAsync("3", "a silo added mid-job, then two removed (one SIGKILL, one SIGTERM) (3+1 silos)", output, silos: 3);
         var names = await run.UploadImagesAsync(Faults.Images);
         var job = await run.SubmitAsync();

@@ -68,8 +68,8 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
     /// <summary>CLI arguments for storage-only commands (upload, models).</summary>
     public string[] StorageArgs => ["--storage", Storage];
 
-    /// <summary>CLI arguments that point a command at this cluster.</summary>
-    public string[] ClientArgs => ["--storage", Storage, "--cluster-id", ClusterId, "--service-id", ServiceId];
+    /// <summary>CLI arguments that point a command at this cluster (patient: a loaded CI machine can take a while to connect).</summary>
+    public string[] ClientArgs => ["--storage", Storage, "--cluster-id", ClusterId, "--service-id", ServiceId, "--connect-timeout", "60"];
 
     /// <summary>Starts <paramref name="count"/> silos at once and waits until all are active.</summary>
     public async Task<IReadOnlyList<SiloProcess>> StartSilosAsync(int count, CancellationToken cancellationToken = default)

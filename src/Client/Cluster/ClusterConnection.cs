@@ -106,14 +106,7 @@ public sealed class ClusterConnection : IAsyncDisposable
                 NetworkTimeout = TimeSpan.FromSeconds(5),
             },
         };
-        try
-        {
-            return new TableServiceClient(storage.ConnectionString, options);
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException or UriFormatException)
-        {
-            throw new CliUsageException($"the storage connection string from {storage.Source} is not valid ({SecretRedaction.Redact(ex.Message)})");
-        }
+        return storage.CreateTableServiceClient(options);
     }
 
     /// <summary>

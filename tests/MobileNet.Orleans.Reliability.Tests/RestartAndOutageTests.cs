@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Xunit.Abstractions;
+
+namespace MobileNet.Orleans.Reliability.Tests;
+
+/// <summary>
+/// Scenarios 4 and 5 of issue 4, on an Azurite of the test's own that persists to disk: the whole cluster killed and
+/// started again (the job resumes by itself; stored finished shards are not labeled again), and storage gone for 15 s.
+/// </summary>
+[Trait("Category", "Reliability")]
+public sealed class RestartAndOutageTests(ITestOutputHelper output)
+{
+    /// <summary>The silo's grain-state container for jobs (src/Silo/Hosting/SiloHostingExtensions.JobStateContainer).</summary>
+    private const string JobStateContainer = "mobilenet-job-state";
+
+    [SkippableFact]
+    public async Task KillAllSilos_ClusterRestarted_JobResumesAndStoredShardsAreNotRelabeled()
+    {
+        ReliabilitySettings.SkipInCi("an Azurite of its own started twice and two silo generations");
+        await using var azurite = await AzuriteProcess.StartNewAsync();
+        await using var run = await ScenarioRun.StartAsync("4", "all silos SIGKILLed mid-job, storage and cluster restarted (2 silos, then 2 new)", output, silos: 2, storage: azurite.ConnectionString);
+        var names = await run.UploadImagesAsync(Faults.Images);
+        var job = await run.SubmitAsync();
+        var at = await run.WaitForProgressAsync(job, names.Count, ReliabilitySettings.KillAt);
+        var before = run.Cluster.Silos.ToList();
+        foreach (var silo in before)
+        {
+            silo.Kill();
+        }
+
+        run.Log($"SIGKILL all silos at {at.Processed} images");
+        var completionsBefore = run.ShardCompletions().Where(c => c.JobId == job).ToList();
+        await azurite.StopAsync();
+        await azurite.StartAsync();
+        run.Log("storage restarted from its files");
+
+        // What the job's stored state says is done, read back from disk after the restart.
+        var stored = await StoredShardStatusesAsync(azurite.ConnectionString, job);
+        var storedDone = stored.Where(s => s.Value == "Done").Select(s => s.Key).ToHashSet();
+        run.Log($"stored state: {stored.Count} shards, {storedDone.Count} done");
+        Assert.NotEmpty(storedDone);
+
+        var restartAt = DateTimeOffset.UtcNow;
+        var restarted = await run.Cluster.StartSilosAsync(2);
+        run.Log("two new silos started; nobody touches the job");
+        var reloaded = await run.Monitor.WaitAsync(job, _ => true, TimeSpan.FromMinutes(2));
+        run.Log($"coordinator answers again: {reloaded.State}, {reloaded.Processed} images done as stored");
+        await run.Monitor.WaitAsync(job, s => s.IsTerminal, TimeSpan.FromMinutes(10));
+        var resumed = run.Monitor.FirstAfter(job, reloaded.At, s => s.Processed > reloaded.Processed);
+        var completionsAfter = run.ShardCompletions().Where(c => c.JobId == job && restarted.Any(r => r.Name == c.Silo)).ToList();
+        var relabeled = completionsAfter.Count(c => storedDone.Contains(c.ShardId));
+        var redoneUnsaved = completionsAfter.Count(c => completionsBefore.Any(b => b.ShardId == c.ShardId));
+        run.Log($"after the restart: {completionsAfter.Count} shard completions, {relabeled} of them shards stored as done, {redoneUnsaved} shards finished before the kill but not yet saved");
+        Assert.Equal(0, relabeled);
+        Assert.Equal(stored.Count - storedDone.Count, completionsAfter.Select(c => c.ShardId).Distinct().Count(id => stored.ContainsKey(id)));
+
+        await Faults.FinishAsync(run, job, names, "Completed", resumed is null ? null : (resumed.At - restartAt).TotalSeconds,
+            "silo start until the job moved again (no client action: reminder / worker poll reactivated the coordinator)",
+            new Dictionary<string, object?>
+            {
+                ["storedShards"] = stored.Count,
+                ["storedDoneShards"] = storedDone.Count,
+                ["shardCompletionsAfterRestart"] = completionsAfter.Count,
+                ["storedDoneShardsRelabeled"] = relabeled,
+                ["finishedButUnsavedShardsRedone"] = redoneUnsaved,
+            });
+    }
+
+    [SkippableFact]
+    public async Task StopStorage_FifteenSecondsMidJob_SilosRetryAndJobCompletes()
+    {
+        ReliabilitySettings.SkipInCi("an Azurite of its own and a 15 s outage");
+        await using var azurite = await AzuriteProcess.StartNewAsync();
+        await using var run = await ScenarioRun.StartAsync("5", "Azurite stopped for 15 s mid-job, then started on the same data (3 silos)", output, silos: 3, storage: azurite.ConnectionString);
+        var names = await run.UploadImagesAsync(Faults.Images);
+        var job = await run.SubmitAsync();
+        var at = await run.WaitForProgressAsync(job, names.Count, ReliabilitySettings.KillAt);
+        await azurite.StopAsync();
+        run.Log($"storage stopped at {at.Processed} images");
+        await Task.Delay(TimeSpan.FromSeconds(15));
+        var back = FaultMark.Now(run.Monitor.Samples.LastOrDefault(s => s.Status.JobId == job));
+        await azurite.StartAsync();
+        run.Log("storage back");
+
+        await run.Monitor.WaitAsync(job, s => s.IsTerminal, TimeSpan.FromMinutes(10));
+        var resumed = run.Monitor.FirstAfter(job, back.At, s => s.Processed > back.Processed);
+        await Faults.FinishAsync(run, job, names, "Completed", resumed is null ? null : (resumed.At - back.At).TotalSeconds,
+            "storage back until the job moved again",
+            new Dictionary<string, object?> { ["outageSeconds"] = 15, ["processedAtOutage"] = at.Processed });
+    }
+
+    /// <summary>Shard id to status name, from the coordinator's grain-state blob (JSON) as stored.</summary>
+    private static async Task<Dictionary<int, string>> StoredShardStatusesAsync(string storage, string jobId)
+    {
+        var container = new BlobServiceClient(storage).GetBlobContainerClient(JobStateContainer);
+        await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions()))
+        {
+            if (!blob.Name.Contains(jobId, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var content = await container.GetBlobClient(blob.Name).DownloadContentAsync();
+            using var json = JsonDocument.Parse(content.Value.Content.ToString());
+            var shards = new Dictionary<int, string>();
+            Collect(json.RootElement, shards);
+            return shards;
+        }
+
+        throw new InvalidOperationException($"no grain state blob for {jobId} in {JobStateContainer}");
+    }
+
+    /// <summary>Finds shard records (objects with Id, Status and ImageCount) wherever the serializer put them.</summary>
+    private static void Collect(JsonElement element, Dictionary<int, string> shards)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            if (TryGet(element, "Id", out var id) && TryGet(element, "Status", out var status) && TryGet(element, "ImageCount", out _) && id.ValueKind == JsonValueKind.Number)
+            {
+                shards[id.GetInt32()] = status.ValueKind == JsonValueKind.Number
+                    ? ((string[])["Pending", "Leased", "Done", "Failed"])[status.GetInt32()]
+                    : status.GetString() ?? "?";
+                return;
+            }
+
+            foreach (var property in element.EnumerateObject())
+            {
+                Collect(property.Value, shards);
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in element.EnumerateArray())
+            {
+                Collect(item, shards);
+            }
+        }
+    }
+
+    private static bool TryGet(JsonElement element, string name, out JsonElement value)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                value = property.Value;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
+    }
+}
