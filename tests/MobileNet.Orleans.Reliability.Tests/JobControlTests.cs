@@ -115,14 +115,15 @@ public sealed class JobControlTests(ITestOutputHelper output)
     {
         await using var run = await ScenarioRun.StartAsync("10", "a model whose bytes do not match its SHA-256: every attempt fails (2 silos, beside a healthy job)", output, silos: 2);
         var names = await run.UploadImagesAsync(Faults.Images);
+        // A model of its own (another seed: its SHA-256 is in no silo's cache), uploaded, then its stored bytes replaced
+        // by other valid ONNX bytes after the manifest recorded the hash: every silo must refuse to load it.
         var model = await SharedAssets.ModelAsync();
+        var own = Path.Combine(run.WorkDirectory, "poisoned.onnx");
+        await run.CliOkAsync(["models", "build", "--arch", "mobilenet-v1", "--width", "0.25", "--resolution", "96", "--seed", "8", "-o", own]);
         var poisoned = "rel-poisoned-" + Guid.NewGuid().ToString("N")[..8];
-        await run.CliOkAsync(["models", "upload", poisoned, "--file", model.ModelPath, "--labels", model.LabelsPath, .. run.Cluster.StorageArgs]);
-        // Replace the stored model bytes after the manifest recorded their SHA-256: every silo must refuse to load it.
-        var bytes = await File.ReadAllBytesAsync(model.ModelPath);
-        bytes[bytes.Length / 2] ^= 0x5A;
+        await run.CliOkAsync(["models", "upload", poisoned, "--file", own, "--labels", model.LabelsPath, .. run.Cluster.StorageArgs]);
         await new BlobServiceClient(run.Cluster.Storage).GetBlobContainerClient(ModelStoreLayout.Container)
-            .GetBlobClient(ModelStoreLayout.ModelBlob(poisoned)).UploadAsync(BinaryData.FromBytes(bytes), overwrite: true);
+            .GetBlobClient(ModelStoreLayout.ModelBlob(poisoned)).UploadAsync(BinaryData.FromBytes(await File.ReadAllBytesAsync(model.ModelPath)), overwrite: true);
 
         // A few shards of the small dataset with the bad model, beside a healthy job on the same silos.
         var poisonedJob = await run.SubmitAsync("images", poisoned, (names.Count / 3) + 1);

@@ -46,7 +46,7 @@ public static class SubmitCommand
             JobStatus status;
             try
             {
-                status = await connection.Client.GetGrain<IJobCoordinatorGrain>(jobId).SubmitAsync(spec);
+                status = await SubmitIdempotentlyAsync(connection.Client.GetGrain<IJobCoordinatorGrain>(jobId), spec);
             }
             catch (ArgumentException ex)
             {
@@ -69,6 +69,26 @@ public static class SubmitCommand
             return JobCalls.ExitCodeOf(status);
         });
         return command;
+    }
+
+    /// <summary>
+    /// A submit whose answer timed out may still have started the job (a loaded cluster can take longer than one
+    /// response timeout to store it): asking again with the same job id is safe, the coordinator answers with the job
+    /// it already has for the same spec, so no second job starts.
+    /// </summary>
+    private static async Task<JobStatus> SubmitIdempotentlyAsync(IJobCoordinatorGrain coordinator, JobSpec spec)
+    {
+        const int attempts = 4;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await coordinator.SubmitAsync(spec);
+            }
+            catch (TimeoutException) when (attempt < attempts)
+            {
+            }
+        }
     }
 
     /// <summary>Checks the arguments alone (no I/O); every problem is a <see cref="CliUsageException"/>.</summary>
