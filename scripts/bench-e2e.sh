@@ -6,7 +6,8 @@
 #
 # Model: --model, else the Model Zoo MobileNetV2 int8 from $MOBILENET_FIXTURES, else a generated MobileNetV2.
 # Images: --photos, else N generated 320x240 JPEGs. Runs its own cluster on ports apart from the dev cluster
-# (Azurite 10700-10702, silo 11201, gateway 30101, http 18201) under .run/bench-e2e, and stops it at the end.
+# (Azurite 10750-10752, silo 11251, gateway 30151, http 18251; BENCH_*_PORT* override) under .run/bench-e2e,
+# and stops it at the end.
 # Prints one line per round and the medians (images/s) and their ratio, for docs/BENCHMARKS.md.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,7 +25,8 @@ while [[ $# -gt 0 ]]; do
 done
 
 export MOBILENET_CLUSTER_DIR="$REPO_ROOT/.run/bench-e2e/cluster"
-export MOBILENET_CLUSTER_BLOB_PORT=10700 MOBILENET_CLUSTER_SILO_PORT_BASE=11200 MOBILENET_CLUSTER_GATEWAY_PORT_BASE=30100 MOBILENET_CLUSTER_HTTP_PORT_BASE=18200
+export MOBILENET_CLUSTER_BLOB_PORT=${BENCH_BLOB_PORT:-10750} MOBILENET_CLUSTER_SILO_PORT_BASE=${BENCH_SILO_PORT_BASE:-11250} \
+  MOBILENET_CLUSTER_GATEWAY_PORT_BASE=${BENCH_GATEWAY_PORT_BASE:-30150} MOBILENET_CLUSTER_HTTP_PORT_BASE=${BENCH_HTTP_PORT_BASE:-18250}
 unset MOBILENET_CLUSTER_ID MOBILENET_STORAGE
 work="$REPO_ROOT/.run/bench-e2e"
 mkdir -p "$work"
