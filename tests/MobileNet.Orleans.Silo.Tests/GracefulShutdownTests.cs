@@ -40,7 +40,8 @@ public sealed partial class GracefulShutdownTests
 
         const int images = 256;
         var model = SiloTestData.NewId("model");
-        // Full-size MobileNetV1 and 64-image shards: a shard takes longer than the drain timeout, so it is handed back.
+        // Full-size MobileNetV1 and 128-image shards: a shard takes well over the drain timeout even on a fast
+        // machine, so the one running at SIGTERM is handed back.
         await SiloTestData.UploadModelAsync(blobs, model, new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 1.0, Resolution: 224, Classes: 10));
         var container = SiloTestData.NewId("drain");
         var uploaded = await SiloTestData.UploadImagesAsync(blobs.GetBlobContainerClient(container), "in/", images);
@@ -49,7 +50,7 @@ public sealed partial class GracefulShutdownTests
             Source = new BlobPath { Container = container, Prefix = "in/" },
             ModelName = model,
             TopK = 1,
-            ShardSize = 64,
+            ShardSize = 128,
             Output = new BlobPath { Container = container, Prefix = "out" },
         };
         var jobId = SiloTestData.NewId("job");

@@ -26,7 +26,7 @@ public sealed class MetricsEndpointTests(SingleSiloFixture fixture)
     {
         var silo = fixture.RequireSilo();
         var blobs = TestStorage.Blobs(fixture.Storage!);
-        const int images = 96;
+        const int images = 128;
         var model = SiloTestData.NewId("model");
         // Full-size MobileNetV1 so the job takes seconds on one slot: long enough for scrapes to see it running.
         await SiloTestData.UploadModelAsync(blobs, model, new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 1.0, Resolution: 224, Classes: 10));

@@ -39,6 +39,8 @@ public sealed class SingleSiloFixture : IAsyncLifetime
             ["Worker__Slots"] = "1",
             ["Worker__BatchSize"] = "1",
             ["Worker__IntraOpThreads"] = "1",
+            // Coordinators publish the pending-images gauge on each housekeeping turn: often, so scrapes see a short job.
+            ["Coordinator__HousekeepingInterval"] = "00:00:00.200",
         });
         await Silo.WaitForStatusAsync(Hosting.HealthEndpoints.ReadyPath, 200, TimeSpan.FromSeconds(90));
         client = await SiloTestData.StartClientAsync(Storage, ClusterId);
