@@ -18,11 +18,13 @@ public sealed class ManifestPolicyTests
         Assert.Contains(objects, o => o["kind"]?.GetValue<string>() == "Deployment" && o["metadata"]?["name"]?.GetValue<string>() == ManifestPolicy.SiloDeployment);
     }
 
-    [SkippableFact]
-    public async Task Check_SubmitJobAppliedOverLocalOverlay_NoViolations()
+    [SkippableTheory]
+    [InlineData("overlays/local")]
+    [InlineData("overlays/azure")]
+    public async Task Check_SubmitJobAppliedOverOverlay_NoViolations(string overlay)
     {
-        // The Job refers to the ServiceAccount and storage Secret an overlay creates: check them together.
-        var objects = (await Kustomize.RenderObjectsAsync("overlays/local")).Concat(await Kustomize.RenderObjectsAsync("jobs")).ToList();
+        // The Job refers to the ServiceAccount and storage Secret/ConfigMap an overlay creates: check them together.
+        var objects = (await Kustomize.RenderObjectsAsync(overlay)).Concat(await Kustomize.RenderObjectsAsync("jobs")).ToList();
 
         var violations = ManifestPolicy.Check(objects);
 
