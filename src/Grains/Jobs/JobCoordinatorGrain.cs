@@ -44,6 +44,8 @@ public sealed partial class JobCoordinatorGrain(
     private DateTimeOffset lastPersist;
     // Set by interleaved calls (renewals) that cannot await; the next housekeeping turn ends the job.
     private string? pendingFailure;
+    // Last time a storage call of this coordinator failed: shard losses around an outage are not the shard's fault.
+    private DateTimeOffset lastStorageFailure = DateTimeOffset.MinValue;
 
     private JobCoordinatorState State => store.State;
 
@@ -201,6 +203,7 @@ public sealed partial class JobCoordinatorGrain(
         }
         catch
         {
+            lastStorageFailure = DateTimeOffset.UtcNow;
             foreach (var (shard, status, attempts, leaseId, previousSilo) in granted)
             {
                 shard.Status = status;
@@ -296,6 +299,12 @@ public sealed partial class JobCoordinatorGrain(
         }
 
         running.Remove(shard.Id);
+        if (reason.StartsWith("storage error", StringComparison.Ordinal) && DuringStorageOutage(DateTimeOffset.UtcNow))
+        {
+            // The outage this coordinator also saw: retry the shard without using an attempt.
+            shard.Attempts = Math.Max(0, shard.Attempts - 1);
+        }
+
         RecordAttemptFailure(shard, reason);
         await EvaluateAsync();
     }
@@ -412,6 +421,7 @@ public sealed partial class JobCoordinatorGrain(
             // Storage trouble: start again from the last cut after a growing pause.
             listingBackoff = listingBackoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(listingBackoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
             listingRetryAt = DateTimeOffset.UtcNow + listingBackoff;
+            lastStorageFailure = DateTimeOffset.UtcNow;
             listingBuffer.Clear();
             await ResetCursorAsync();
             LogListingRetry(logger, ex, JobKey, listingBackoff.TotalSeconds);
@@ -490,6 +500,12 @@ public sealed partial class JobCoordinatorGrain(
                 running.Remove(shard.Id);
                 State.ShardsRedispatched++;
                 LogLeaseExpired(logger, JobKey, shard.Id, shard.Silo ?? "?");
+                if (DuringStorageOutage(now))
+                {
+                    // Renewals may have failed because this coordinator was stuck on storage: redo without using an attempt.
+                    shard.Attempts = Math.Max(0, shard.Attempts - 1);
+                }
+
                 RecordAttemptFailure(shard, $"lease expired: silo {shard.Silo ?? "?"} stopped renewing (died or unreachable)");
             }
         }
@@ -544,7 +560,8 @@ public sealed partial class JobCoordinatorGrain(
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogStorageRetry(logger, ex, JobKey, "writing error rows of a failed shard");
+                lastStorageFailure = DateTimeOffset.UtcNow;
+            LogStorageRetry(logger, ex, JobKey, "writing error rows of a failed shard");
                 return;
             }
         }
@@ -640,6 +657,7 @@ public sealed partial class JobCoordinatorGrain(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            lastStorageFailure = DateTimeOffset.UtcNow;
             LogStorageRetry(logger, ex, JobKey, "recording the end of the job");
         }
     }
@@ -663,6 +681,7 @@ public sealed partial class JobCoordinatorGrain(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            lastStorageFailure = DateTimeOffset.UtcNow;
             LogStorageRetry(logger, ex, JobKey, "registering the job");
         }
     }
@@ -707,9 +726,12 @@ public sealed partial class JobCoordinatorGrain(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            lastStorageFailure = DateTimeOffset.UtcNow;
             LogStorageRetry(logger, ex, JobKey, "saving job state");
         }
     }
+
+    private bool DuringStorageOutage(DateTimeOffset now) => now - lastStorageFailure < settings.LeaseDuration * 2;
 
     private bool IsCurrent(ShardLeaseRef lease, out ShardRecord shard)
     {
