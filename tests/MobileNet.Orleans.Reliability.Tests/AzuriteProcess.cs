@@ -40,8 +40,17 @@ internal sealed class AzuriteProcess : IAsyncDisposable
         var data = Path.Combine(SiloProcessCluster.RepositoryRoot, ".run", "reliability", "azurite-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(data);
         var azurite = new AzuriteProcess(data);
-        await azurite.StartAsync();
-        return azurite;
+        try
+        {
+            await azurite.StartAsync();
+            return azurite;
+        }
+        catch
+        {
+            // A start that timed out leaves the process running: stop it by PID before failing.
+            await azurite.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Starts (again) on the same ports and data, and waits until blob and table answer.</summary>
