@@ -74,8 +74,7 @@ public static class ModelsBuildCommand
                 CultureInfo.InvariantCulture,
                 $"wrote {files.ModelPath} ({spec.DisplayName}, {spec.Classes} classes, seed {spec.Seed}): {analysis.Parameters:N0} parameters, {analysis.MultiplyAdds:N0} multiply-adds, {files.ModelBytes:N0} bytes"));
             await parse.InvocationConfiguration.Error.WriteLineAsync(
-                $"sidecar {files.SidecarPath}, labels {files.LabelsPath} (weights are random: the labels are placeholders); "
-                + $"to upload: mobilenet models upload <name> --file {files.ModelPath} --labels {files.LabelsPath}");
+                $"sidecar {files.SidecarPath}, labels {files.LabelsPath} (weights are random: the labels are placeholders)");
             return ExitCodes.Success;
         });
         return command;
