@@ -134,6 +134,58 @@ public sealed class LabelingPipelineTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => CollectAsync(pipeline, [slow], cts.Token));
     }
 
+    [Fact]
+    public async Task RunAsync_HugeLazyInput_PullsOnlyABoundedWindowAhead()
+    {
+        using var classifier = ImageClassifier.Load(TinyOnnxModel.Write(directory.Path));
+        var options = new LabelingPipelineOptions { TopK = 1, BatchSize = 2, DecodeParallelism = 1, ReadParallelism = 1 };
+        var pipeline = new LabelingPipeline(classifier, options);
+        var png = TestImages.SolidPng(0, 255, 0);
+        var pulled = 0;
+        var open = 0;
+        var maxOpen = 0;
+
+        async IAsyncEnumerable<ImageSource> Endless()
+        {
+            for (var i = 0; ; i++)
+            {
+                Interlocked.Increment(ref pulled);
+                yield return new ImageSource($"{i}", _ =>
+                {
+                    var now = Interlocked.Increment(ref open);
+                    InterlockedMax(ref maxOpen, now);
+                    return ValueTask.FromResult<Stream>(new TrackedStream(png, () => Interlocked.Decrement(ref open)));
+                });
+                await Task.Yield();
+            }
+        }
+
+        var seen = 0;
+        await foreach (var record in pipeline.RunAsync(Endless(), CancellationToken.None))
+        {
+            Assert.Equal($"{seen}", record.Image);
+            if (++seen == 50)
+            {
+                break;
+            }
+
+            await Task.Delay(seen == 1 ? 200 : 0); // a slow consumer must not let the pipeline run ahead
+        }
+
+        var window = (2 * options.BatchSize) + options.DecodeParallelism + options.ReadParallelism;
+        Assert.InRange(pulled, 50, 50 + window + 1);
+        Assert.InRange(maxOpen, 1, options.ReadParallelism);
+    }
+
+    [Fact]
+    public async Task RunAsync_DirectoryAsFile_ReadFailedRow()
+    {
+        using var classifier = ImageClassifier.Load(TinyOnnxModel.Write(directory.Path));
+        var pipeline = new LabelingPipeline(classifier, new LabelingPipelineOptions { TopK = 1 });
+        var records = await CollectAsync(pipeline, [ImageSource.FromFile(directory.Path)]);
+        Assert.StartsWith(ImageErrorCodes.ReadFailed + ": ", records.Single().Error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(0, 8)]
     [InlineData(4, 8)]
@@ -156,6 +208,29 @@ public sealed class LabelingPipelineTests : IDisposable
         }
 
         return records;
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+
+    private sealed class TrackedStream(byte[] bytes, Action onDispose) : MemoryStream(bytes, writable: false)
+    {
+        private int disposed;
+
+        protected override void Dispose(bool disposing)
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 0)
+            {
+                onDispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>An unseekable stream of zeros that never ends: the pipeline must stop reading at the cap.</summary>

@@ -78,6 +78,17 @@ public sealed class LabelingRecordFormatTests
         Assert.Equal(header, LabelingRecordFormat.ToCsvRow(new LabelingRecord("a.jpg", [new LabelScore(1, "b", 0.1f)], null), 5).Split(',').Length);
     }
 
+    [Theory]
+    [InlineData(LabelingOutputFormat.Csv, "image,index_1,label_1,score_1,error\nphotos/canoe.jpg,472,canoe,0.81,\nb.jpg,,,,not-found: gone\n")]
+    [InlineData(LabelingOutputFormat.Jsonl, "{\"image\":\"photos/canoe.jpg\",\"labels\":[{\"index\":472,\"label\":\"canoe\",\"score\":0.81}],\"error\":null}\n{\"image\":\"b.jpg\",\"labels\":[],\"error\":\"not-found: gone\"}\n")]
+    public async Task WriteAsync_Records_HeaderThenOneLineEachEndedByNewline(LabelingOutputFormat format, string expected)
+    {
+        var records = new[] { Labeled with { Labels = [Labeled.Labels[0]] }, LabelingRecord.Failed("b.jpg", new ImageError(ImageErrorCodes.NotFound, "gone")) };
+        using var writer = new StringWriter();
+        await LabelingRecordFormat.WriteAsync(writer, records.ToAsyncEnumerable(), format, 1, writeHeader: true, CancellationToken.None);
+        Assert.Equal(expected, writer.ToString());
+    }
+
     [Fact]
     public void ImageError_ToString_IsCodeColonReason()
     {
