@@ -610,7 +610,7 @@ public sealed partial class JobCoordinatorGrain(
             return null;
         }
 
-        var errors = Errors();
+        var errors = Totals().Errors;
         // A fraction is judged against the whole dataset, so only once its size is known; a count at any time.
         var exceeded = threshold.MaxCount is { } max
             ? errors > max
@@ -630,7 +630,8 @@ public sealed partial class JobCoordinatorGrain(
         dirty = true;
         StopListing();
         metrics.SetPending(JobKey, 0);
-        LogEnded(logger, JobKey, final, Labeled(), Errors(), reason ?? "");
+        var (labeledCount, errorCount) = Totals();
+        LogEnded(logger, JobKey, final, labeledCount, errorCount, reason ?? "");
         await TryPersistAsync();
         await RecordEndAsync();
         StartTimers();
@@ -745,40 +746,33 @@ public sealed partial class JobCoordinatorGrain(
         return shard.Status == ShardStatus.Leased && shard.LeaseId == lease.LeaseId;
     }
 
-    private long Labeled()
+    /// <summary>Labeled and error counts in one pass over the shards: done and failed shards, plus running ones' reports.</summary>
+    private (long Labeled, long Errors) Totals()
     {
-        long total = 0;
+        long labeled = 0, errors = 0;
         foreach (var shard in State.Shards)
         {
-            total += shard.Status switch
+            if (shard.Status is ShardStatus.Done or ShardStatus.Failed)
             {
-                ShardStatus.Done or ShardStatus.Failed => shard.Labeled,
-                // Once the job ended, running shards' partial progress is not in the results: not counted.
-                ShardStatus.Leased when !IsTerminal && running.TryGetValue(shard.Id, out var p) => p.Labeled,
-                _ => 0,
-            };
+                labeled += shard.Labeled;
+                errors += shard.Errors;
+            }
+            // Once the job ended, running shards' partial progress is not in the results: not counted.
+            else if (shard.Status == ShardStatus.Leased && !IsTerminal && running.TryGetValue(shard.Id, out var p))
+            {
+                labeled += p.Labeled;
+                errors += p.Errors;
+            }
         }
 
-        return total;
+        return (labeled, errors);
     }
 
-    private long Errors()
+    private long Processed()
     {
-        long total = 0;
-        foreach (var shard in State.Shards)
-        {
-            total += shard.Status switch
-            {
-                ShardStatus.Done or ShardStatus.Failed => shard.Errors,
-                ShardStatus.Leased when !IsTerminal && running.TryGetValue(shard.Id, out var p) => p.Errors,
-                _ => 0,
-            };
-        }
-
-        return total;
+        var (labeled, errors) = Totals();
+        return labeled + errors;
     }
-
-    private long Processed() => Labeled() + Errors();
 
     private void SampleRate()
     {
@@ -834,8 +828,7 @@ public sealed partial class JobCoordinatorGrain(
             }
         }
 
-        var labeledTotal = Labeled();
-        var errorsTotal = Errors();
+        var (labeledTotal, errorsTotal) = Totals();
         var rate = CurrentRate();
         TimeSpan? eta = null;
         if (!IsTerminal && rate > 0)
