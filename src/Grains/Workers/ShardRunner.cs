@@ -138,11 +138,24 @@ public sealed partial class ShardRunner(
 
         async Task RenewLoopAsync()
         {
+            var firstReported = false;
             while (true)
             {
                 try
                 {
-                    await Task.Delay(settings.LeaseRenewInterval, renewStop.Token);
+                    if (firstReported)
+                    {
+                        await Task.Delay(settings.LeaseRenewInterval, renewStop.Token);
+                    }
+                    else
+                    {
+                        // The first images are reported as soon as they are labeled, not a renew interval later, so
+                        // status shows a silo that just joined at work within seconds.
+                        await Task.WhenAny(progress.FirstRecord, Task.Delay(settings.LeaseRenewInterval, renewStop.Token));
+                        renewStop.Token.ThrowIfCancellationRequested();
+                        firstReported = progress.Processed > 0;
+                    }
+
                     var verdict = await coordinator.RenewLeaseAsync(leaseRef, progress.Snapshot()).WaitAsync(settings.CallTimeout, renewStop.Token);
                     if (verdict == LeaseVerdict.Stop)
                     {
@@ -243,8 +256,12 @@ public sealed partial class ShardRunner(
 /// <summary>Counts a shard's records; read by the renewal loop while the pipeline adds to it.</summary>
 internal sealed class ProgressCounter
 {
+    private readonly TaskCompletionSource firstRecord = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int labeled;
     private int errors;
+
+    /// <summary>Completes when the first image (labeled or not) is counted.</summary>
+    public Task FirstRecord => firstRecord.Task;
 
     public int Processed => Volatile.Read(ref labeled) + Volatile.Read(ref errors);
 
@@ -258,6 +275,8 @@ internal sealed class ProgressCounter
         {
             Interlocked.Increment(ref errors);
         }
+
+        firstRecord.TrySetResult();
     }
 
     public ShardProgress Snapshot()
