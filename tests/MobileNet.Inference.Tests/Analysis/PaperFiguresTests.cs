@@ -71,6 +71,30 @@ public sealed class PaperFiguresTests
         Assert.Equal(3.4, Math.Floor(analysis.Parameters / 1e5) / 10);
     }
 
+    /// <summary>
+    /// Parameter counts of the trained TensorFlow models as the OpenVINO Open Model Zoo publishes them ("MParams",
+    /// three decimals): 1001 classes (background first) and batch norm folded into one bias per channel.
+    /// </summary>
+    public static TheoryData<string, double, double> TrainedTensorFlowParameters => new()
+    {
+        { "v1", 1.0, 4.222e6 },
+        { "v1", 0.5, 1.327e6 },
+        { "v1", 0.25, 0.468e6 },
+        { "v2", 1.0, 3.489e6 },
+    };
+
+    [Theory]
+    [MemberData(nameof(TrainedTensorFlowParameters))]
+    public void Analyze_BuiltAs1001ClassesWithFoldedBatchNorm_MatchesTrainedTensorFlowModelCount(string arch, double width, double published)
+    {
+        // An independent check of the layer shapes, precise where the papers round (V1 0.25's 0.5M, V2's 3.4M).
+        Assert.True(MobileNetSpec.TryParseArchitecture(arch, out var architecture));
+        var analysis = ModelAnalyzer.Analyze(MobileNetBuilder.Build(new MobileNetSpec(architecture, width, 224, 1001, false), includeWeights: false));
+        var foldedBiases = analysis.BatchNormParameters / 4;
+
+        Assert.Equal(published / 1e6, Math.Round((analysis.Parameters + foldedBiases) / 1e6, 3));
+    }
+
     [Fact]
     public void Analyze_MobileNetV1_ExactCountsFromLayerFormulas()
     {
