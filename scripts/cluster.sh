@@ -30,6 +30,10 @@ HTTP_PORT_BASE="${MOBILENET_CLUSTER_HTTP_PORT_BASE:-18079}"
 PROBE_TIMEOUT="${MOBILENET_CLUSTER_PROBE_TIMEOUT:-00:00:02}"
 MISSED_PROBES="${MOBILENET_CLUSTER_MISSED_PROBES:-2}"
 DEATH_VOTES="${MOBILENET_CLUSTER_DEATH_VOTES:-1}"
+# After `kill` of every silo nobody declares them dead: silos started next wait until their heartbeats in the table
+# are older than IAMALIVE_PERIOD x IAMALIVE_MISSED (Orleans' default 30 s x 3).
+IAMALIVE_PERIOD="${MOBILENET_CLUSTER_IAMALIVE_PERIOD:-00:00:05}"
+IAMALIVE_MISSED="${MOBILENET_CLUSTER_IAMALIVE_MISSED:-2}"
 DRAIN_TIMEOUT="${MOBILENET_CLUSTER_DRAIN_TIMEOUT:-00:00:20}"
 WORKER_SLOTS="${MOBILENET_CLUSTER_WORKER_SLOTS:-}"
 
@@ -87,6 +91,7 @@ start_silo() {
     Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" Silo__HttpPort="$http_port" \
     Silo__AdvertisedIp=127.0.0.1 Silo__DrainTimeout="$DRAIN_TIMEOUT" \
     Silo__ProbeTimeout="$PROBE_TIMEOUT" Silo__NumMissedProbesLimit="$MISSED_PROBES" Silo__NumVotesForDeathDeclaration="$DEATH_VOTES" \
+    Membership__IAmAliveTablePublishTimeout="$IAMALIVE_PERIOD" Membership__NumMissedTableIAmAliveLimit="$IAMALIVE_MISSED" \
     Worker__CacheDirectory="$CLUSTER_DIR/silo-$i/cache" "${slots[@]}" \
     DOTNET_gcServer=0 \
     setsid dotnet "$SILO_DLL" >>"$CLUSTER_DIR/silo-$i.log" 2>&1 </dev/null &

@@ -11,14 +11,15 @@
 #
 # Needs only the .NET SDK and Node.js (for Azurite). Results: .run/demo/results-<job>.csv
 # MOBILENET_DEMO_OFFLINE=1 skips the download (the generated model is used unless --model is given).
+# MOBILENET_DEMO_MODEL_URL / MOBILENET_DEMO_LABELS_URL fetch them from a mirror; the model's SHA-256 is still checked.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
 # ONNX Model Zoo MobileNetV2 1.0 int8 (Apache-2.0), pinned by SHA-256; ImageNet class names in the same order.
-ZOO_MODEL_URL="https://github.com/onnx/models/raw/main/validated/vision/classification/mobilenet/model/mobilenetv2-12-int8.onnx"
+ZOO_MODEL_URL="${MOBILENET_DEMO_MODEL_URL:-https://github.com/onnx/models/raw/main/validated/vision/classification/mobilenet/model/mobilenetv2-12-int8.onnx}"
 ZOO_MODEL_SHA256="cc028fe6cae7bc11a4ff53cfc9b79c920e8be65ce33a904ec3e2a8f66d77f95f"
-ZOO_LABELS_URL="https://raw.githubusercontent.com/pytorch/hub/master/imagenet_classes.txt"
+ZOO_LABELS_URL="${MOBILENET_DEMO_LABELS_URL:-https://raw.githubusercontent.com/pytorch/hub/master/imagenet_classes.txt}"
 CACHE_DIR="$REPO_ROOT/.run/cache/models"
 DEMO_DIR="$REPO_ROOT/.run/demo"
 MODEL_NAME="demo-mobilenet"
@@ -29,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     --model) model=${2:?--model needs a path}; shift 2 ;;
     --labels) labels=${2:?--labels needs a path}; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n "2,15p" "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n "2,16p" "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "error: unknown option '$1' (see scripts/demo.sh --help)" >&2; exit 2 ;;
     *) [[ -z "$photos" ]] || { echo "error: give one photos folder" >&2; exit 2; }; photos=$1; shift ;;
   esac

@@ -118,10 +118,13 @@ public sealed class RestartAndOutageTests(ITestOutputHelper output)
     {
         if (element.ValueKind == JsonValueKind.Object)
         {
-            if (TryGet(element, "Id", out var id) && TryGet(element, "Status", out var status) && TryGet(element, "ImageCount", out _) && id.ValueKind == JsonValueKind.Number)
+            // The storage serializer leaves out default values: shard 0 has no Id and a Pending shard no Status.
+            // ImageCount is never 0, so it marks a shard record.
+            if (TryGet(element, "ImageCount", out _))
             {
-                shards[id.GetInt32()] = status.ValueKind == JsonValueKind.Number
-                    ? ((string[])["Pending", "Leased", "Done", "Failed"])[status.GetInt32()]
+                var id = TryGet(element, "Id", out var idValue) ? idValue.GetInt32() : 0;
+                shards[id] = !TryGet(element, "Status", out var status) ? "Pending"
+                    : status.ValueKind == JsonValueKind.Number ? ((string[])["Pending", "Leased", "Done", "Failed"])[status.GetInt32()]
                     : status.GetString() ?? "?";
                 return;
             }

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MobileNet.Inference;
+using MobileNet.Inference.Architectures;
 using MobileNet.Orleans.Client;
 using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
@@ -98,6 +99,14 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
         }
 
         return run;
+    }
+
+    /// <summary>Uploads a further generated model under a name of its own; returns the name for <see cref="SubmitAsync"/>.</summary>
+    public async Task<string> UploadModelAsync(GeneratedModel model)
+    {
+        var name = "rel-model-" + Guid.NewGuid().ToString("N")[..8];
+        await CliOkAsync(["models", "upload", name, "--file", model.ModelPath, "--labels", model.LabelsPath, .. Cluster.StorageArgs]);
+        return name;
     }
 
     public static string RequireTestStorage()

@@ -111,6 +111,9 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
         env["Silo__ProbeTimeout"] = "00:00:03"; // Orleans 10 refuses less than 2.5 s
         env["Silo__NumMissedProbesLimit"] = "2";
         env["Silo__NumVotesForDeathDeclaration"] = "1";
+        // After a whole-cluster kill nobody declares the old silos dead: new ones wait until their heartbeats are stale.
+        env["Membership__IAmAliveTablePublishTimeout"] = "00:00:03";
+        env["Membership__NumMissedTableIAmAliveLimit"] = "2";
         env["Silo__DrainTimeout"] = "00:00:05";
         env["Worker__CacheDirectory"] = Path.Combine(_cacheRoot, name);
         env["DOTNET_gcServer"] = "0";
