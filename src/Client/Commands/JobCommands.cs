@@ -31,7 +31,7 @@ public static class JobCommands
     public static Command CreateWatch()
     {
         var job = new Argument<string>("job") { Description = "job id" };
-        var interval = new Option<double>("--interval") { Description = "seconds between updates", DefaultValueFactory = _ => 1 };
+        var interval = new Option<double>("--interval") { Description = "seconds between updates", DefaultValueFactory = _ => JobCalls.WatchPollInterval.TotalSeconds };
         var command = new Command("watch", "Show live progress until the job ends (exit 0 completed, 1 failed or cancelled); safe to stop and rerun.") { job, interval };
         var cluster = new ClusterConnectionOptions(command);
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>

@@ -63,7 +63,7 @@ public static class SubmitCommand
                 return ExitCodes.Success;
             }
 
-            status = await JobCalls.WatchAsync(connection.Client, jobId, error, JobCalls.IsInteractive(error), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(2), ct);
+            status = await JobCalls.WatchAsync(connection.Client, jobId, error, JobCalls.IsInteractive(error), JobCalls.WatchPollInterval, TimeSpan.FromMinutes(2), ct);
             await error.WriteLineAsync(JobCalls.Outcome(status));
             await parse.InvocationConfiguration.Output.WriteLineAsync(jobId);
             return JobCalls.ExitCodeOf(status);

@@ -31,41 +31,120 @@ internal abstract class SourceCursor : IAsyncDisposable
     }
 }
 
-/// <summary>Every blob under container/prefix, via the listing API's continuation tokens.</summary>
-internal sealed class ContainerListingCursor(BlobContainerClient container, string prefix, string? checkpoint) : SourceCursor
+/// <summary>
+/// Every blob under container/prefix, read a whole listing page (up to 5,000 names) per storage call and handed out in
+/// batches as small as the caller asks. The checkpoint names the page (its continuation token) and the last name
+/// handed out from it, so a resumed listing skips exactly what was already taken, even mid-page.
+/// </summary>
+internal sealed class ContainerListingCursor : SourceCursor
 {
     // The listing API returns at most 5,000 names per call.
-    private const int MaxPageSize = 5000;
-    private string? continuation = checkpoint;
-    private bool ended;
+    internal const int MaxPageSize = 5000;
 
-    public override string? Checkpoint => continuation;
+    private readonly BlobContainerClient container;
+    private readonly string prefix;
+    private readonly int pageSize;
+    private readonly Queue<string> page = new();
+    private string? pageToken;
+    private string? nextToken;
+    private string? lastTaken;
+    private string? resumeAfter;
+    private bool lastPage;
+
+    public ContainerListingCursor(BlobContainerClient container, string prefix, string? checkpoint, int pageSize = MaxPageSize)
+    {
+        this.container = container;
+        this.prefix = prefix;
+        this.pageSize = Math.Clamp(pageSize, 1, MaxPageSize);
+        (nextToken, resumeAfter) = ListingCheckpoint.Parse(checkpoint);
+    }
+
+    public override string? Checkpoint => page.Count > 0
+        ? ListingCheckpoint.Format(pageToken, lastTaken)
+        : lastPage ? null : ListingCheckpoint.Format(nextToken, resumeAfter);
 
     public override async Task<SourceBatch> ReadAsync(int max, CancellationToken cancellationToken)
     {
-        if (ended)
+        if (page.Count == 0 && !lastPage)
         {
-            return new SourceBatch([], true);
+            await ReadPageAsync(cancellationToken);
         }
 
-        var options = new GetBlobsOptions { Prefix = prefix.Length == 0 ? null : prefix };
-        var pages = container.GetBlobsAsync(options, cancellationToken).AsPages(continuation, Math.Clamp(max, 1, MaxPageSize));
-        await foreach (var page in pages.WithCancellation(cancellationToken))
+        var names = new List<string>(Math.Min(Math.Max(max, 0), page.Count));
+        while (names.Count < max && page.TryDequeue(out var name))
         {
-            var names = new List<string>(page.Values.Count);
-            foreach (var item in page.Values)
+            names.Add(name);
+            lastTaken = name;
+        }
+
+        return new SourceBatch(names, page.Count == 0 && lastPage);
+    }
+
+    private async Task ReadPageAsync(CancellationToken cancellationToken)
+    {
+        pageToken = nextToken;
+        lastTaken = null;
+        var options = new GetBlobsOptions { Prefix = prefix.Length == 0 ? null : prefix };
+        var pages = container.GetBlobsAsync(options, cancellationToken).AsPages(pageToken, pageSize);
+        var names = new List<string>();
+        string? continuation = null;
+        await foreach (var result in pages.WithCancellation(cancellationToken))
+        {
+            foreach (var item in result.Values)
             {
                 names.Add(item.Name);
             }
 
-            continuation = string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken;
-            ended = continuation is null;
-            return new SourceBatch(names, ended);
+            continuation = string.IsNullOrEmpty(result.ContinuationToken) ? null : result.ContinuationToken;
+            break;
         }
 
-        ended = true;
-        continuation = null;
-        return new SourceBatch([], true);
+        nextToken = continuation;
+        lastPage = continuation is null;
+        var start = 0;
+        if (resumeAfter is { } after)
+        {
+            // Resuming mid-page: skip what was handed out before. Listing order is by name, so if that name has been
+            // deleted since, everything up to it still goes.
+            var index = names.IndexOf(after);
+            start = index >= 0 ? index + 1 : names.Count(n => string.CompareOrdinal(n, after) <= 0);
+            lastTaken = after;
+            resumeAfter = null;
+        }
+
+        for (var i = start; i < names.Count; i++)
+        {
+            page.Enqueue(names[i]);
+        }
+    }
+}
+
+/// <summary>A container listing position: a page's continuation token, and the last name taken from that page.</summary>
+internal static class ListingCheckpoint
+{
+    private const char Separator = '\n';
+
+    public static string? Format(string? token, string? lastTaken) =>
+        token is null && lastTaken is null ? null : $"{token}{Separator}{lastTaken}";
+
+    public static (string? Token, string? LastTaken) Parse(string? checkpoint)
+    {
+        if (string.IsNullOrEmpty(checkpoint))
+        {
+            return (null, null);
+        }
+
+        // Continuation tokens never hold a line feed (the name after the first one may); a checkpoint without one
+        // is a bare token, as stored by an earlier version that read one shard per listing call.
+        var split = checkpoint.IndexOf(Separator, StringComparison.Ordinal);
+        if (split < 0)
+        {
+            return (checkpoint, null);
+        }
+
+        var token = checkpoint[..split];
+        var last = checkpoint[(split + 1)..];
+        return (token.Length == 0 ? null : token, last.Length == 0 ? null : last);
     }
 }
 

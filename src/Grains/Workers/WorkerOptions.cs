@@ -27,13 +27,14 @@ public sealed class WorkerOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan LeaseRenewInterval { get; set; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>How often an idle worker asks for work.</summary>
+    /// <summary>How often a worker with free slots asks for work (a finished shard wakes it at once).</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>How long the active-job list is reused before asking the registry again.</summary>
+    /// <summary>How long the active-job list is reused before asking the registry again; with the poll interval it
+    /// bounds how late an idle silo sees a new job (one in-memory grain call per poll and silo).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan ActiveJobsCacheTime { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan ActiveJobsCacheTime { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Calls to coordinators give up after this long (a call to a dead silo would otherwise wait 30 s).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
