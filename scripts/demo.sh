@@ -55,11 +55,17 @@ download() {
 # Resolves the model: the given one, the cached/downloaded Model Zoo one, or (offline) a generated one.
 resolve_model() {
   if [[ -n "$model" ]]; then return 0; fi
-  local zoo="$CACHE_DIR/mobilenetv2-12-int8.onnx" zoo_labels="$CACHE_DIR/imagenet_classes.txt"
+  local got zoo="$CACHE_DIR/mobilenetv2-12-int8.onnx" zoo_labels="$CACHE_DIR/imagenet_classes.txt"
   if [[ "${MOBILENET_DEMO_OFFLINE:-0}" != 1 ]] && { [[ ! -f "$zoo" ]] || [[ "$(sha256sum "$zoo" | cut -d' ' -f1)" != "$ZOO_MODEL_SHA256" ]]; }; then
     step "downloading the ONNX Model Zoo MobileNetV2 int8 (3.5 MB, once) ..."
-    if download "$ZOO_MODEL_URL" "$zoo.part" && [[ "$(sha256sum "$zoo.part" | cut -d' ' -f1)" == "$ZOO_MODEL_SHA256" ]]; then
-      mv "$zoo.part" "$zoo"
+    if download "$ZOO_MODEL_URL" "$zoo.part"; then
+      got="$(sha256sum "$zoo.part" | cut -d' ' -f1)"
+      if [[ "$got" == "$ZOO_MODEL_SHA256" ]]; then
+        mv "$zoo.part" "$zoo"
+      else
+        echo "the downloaded file's SHA-256 is $got, not the pinned $ZOO_MODEL_SHA256: discarded" >&2
+        rm -f "$zoo.part"
+      fi
     else
       rm -f "$zoo.part"
     fi
