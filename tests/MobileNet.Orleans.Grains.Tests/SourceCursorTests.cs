@@ -54,9 +54,9 @@ public sealed class SourceCursorTests
     }
 
     [Fact]
-    public void Parse_BareContinuationToken_ResumesAtThatPage()
+    public void Parse_FormattedOrBareToken_GivesTokenAndLastName()
     {
-        // What an earlier version stored: the token alone.
+        // A bare token is what an earlier version stored.
         Assert.Equal(("2!88!MDAwMDIx", null), ListingCheckpoint.Parse("2!88!MDAwMDIx"));
         Assert.Equal(("t", "a\nb"), ListingCheckpoint.Parse(ListingCheckpoint.Format("t", "a\nb")));
         Assert.Equal((null, "first"), ListingCheckpoint.Parse(ListingCheckpoint.Format(null, "first")));
