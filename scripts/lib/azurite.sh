@@ -33,6 +33,15 @@ azurite_start() {
   local persistence=()
   if [[ "$data" == "--in-memory" ]]; then persistence=(--inMemoryPersistence); else mkdir -p "$data"; persistence=(--location "$data"); fi
   azurite_install || return $?
+  # Something already answering there (another run's Azurite) would pass the readiness check below and then vanish
+  # when that run ends: refuse instead.
+  local port
+  for port in "$blob" $(( blob + 1 )) $(( blob + 2 )); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "error: 127.0.0.1:$port is already in use (another test run or Azurite?); stop it or choose other ports" >&2
+      return 1
+    fi
+  done
   # Azure.Storage.Blobs 12.30 speaks a newer API version than Azurite 3.37 knows: skip the check.
   "$TOOLS_DIR/node_modules/.bin/azurite" --silent --skipApiVersionCheck --disableTelemetry --loose \
     --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort $(( blob + 1 )) \

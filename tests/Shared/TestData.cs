@@ -20,10 +20,10 @@ internal static class TestData
     }
 
     /// <summary>A small seeded MobileNetV2 (width 0.35, 224 px, 1000 classes) with placeholder labels: fast, and its labels mean nothing.</summary>
-    public static string WriteGeneratedModel(string directory)
+    public static string WriteGeneratedModel(string directory, double width = 0.35)
     {
-        var path = Path.Combine(directory, "generated-v2.onnx");
-        OnnxModelWriter.WriteFile(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV2, Width: 0.35, Resolution: 224, Classes: 1000, Seed: 7)), path);
+        var path = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"generated-v2-{width}.onnx"));
+        OnnxModelWriter.WriteFile(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV2, Width: width, Resolution: 224, Classes: 1000, Seed: 7)), path);
         File.WriteAllLines(Path.Combine(directory, "labels.txt"), Enumerable.Range(0, 1000).Select(i => string.Create(CultureInfo.InvariantCulture, $"class-{i:D3}")));
         return path;
     }

@@ -18,7 +18,6 @@ namespace MobileNet.Orleans.Client.Tests.EndToEnd;
 public sealed class SpreadEndToEndTests(ITestOutputHelper output)
 {
     private const int Images = 2000;
-    private const int Job2Images = 1000;
 
     [SkippableFact]
     public async Task TwoThousandImages_TwoSilos_EachLabels35To65PercentAndAnAddedSiloTakesWork()
@@ -48,10 +47,13 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
             Assert.All(shares, s => Assert.InRange(s.Images, (long)(0.35 * Images), (long)(0.65 * Images)));
         }
 
-        // Job 2 (half the images, named in a manifest blob): a third silo joins while it runs and gets work.
-        var manifest = string.Join('\n', Enumerable.Range(0, Job2Images).Select(i => ImageName(i * 2)));
+        // Job 2 (the same images, named in a manifest blob): a third silo joins while it runs and gets work. It uses a
+        // full-width model (about 5x the work per image) so that it lasts well beyond the seconds a silo takes to start.
+        var heavyModel = "spread-heavy-" + Guid.NewGuid().ToString("N")[..8];
+        await RunOkAsync(["models", "upload", heavyModel, "--file", TestData.WriteGeneratedModel(temp.Path, width: 1.0), .. cluster.StorageArgs]);
+        var manifest = string.Join('\n', Enumerable.Range(0, Images).Select(ImageName));
         await TestStorage.CreateService().GetBlobContainerClient(container).GetBlobClient("job2.txt").UploadAsync(BinaryData.FromString(manifest));
-        var job2 = (await RunOkAsync(["submit", "--source", container, "--manifest", "job2.txt", "--model", modelName, "--shard-size", "10", .. cluster.ClientArgs])).Stdout.TrimEnd().Split('\n')[^1];
+        var job2 = (await RunOkAsync(["submit", "--source", container, "--manifest", "job2.txt", "--model", heavyModel, "--shard-size", "10", .. cluster.ClientArgs])).Stdout.TrimEnd().Split('\n')[^1];
         var added = await cluster.StartSiloAsync();
         var joined = Stopwatch.StartNew();
         TimeSpan? firstWork = null;
@@ -69,7 +71,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
                 {
                     output.WriteLine($"job 2 {status.State}: " + JobStatusFormatter.FormatSilos(status, 10));
                     Assert.Equal("Completed", status.State.ToString());
-                    Assert.Equal(Job2Images, status.Labeled + status.Errors);
+                    Assert.Equal(Images, status.Labeled + status.Errors);
                     break;
                 }
 
@@ -85,7 +87,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
         var resultsFile = Path.Combine(temp.Path, "job2.csv");
         await RunOkAsync(["results", job2, "-o", resultsFile, .. cluster.ClientArgs]);
         var rows = TestData.ReadResultsCsv(resultsFile);
-        Assert.Equal(Enumerable.Range(0, Job2Images).Select(i => ImageName(i * 2)).Order(StringComparer.Ordinal), rows.Select(r => r.Image));
+        Assert.Equal(Enumerable.Range(0, Images).Select(ImageName).Order(StringComparer.Ordinal), rows.Select(r => r.Image));
     }
 
     private static async Task UploadGeneratedImagesAsync(BlobServiceClient service, string containerName)
