@@ -40,7 +40,7 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
         Cluster = cluster;
         WorkDirectory = workDirectory;
         Container = "rel-" + id.ToLowerInvariant().Replace('.', '-') + "-" + Guid.NewGuid().ToString("N")[..10];
-        _modelName = "rel-model-" + Guid.NewGuid().ToString("N")[..8];
+        _modelName = NewModelName();
         Monitor = new JobMonitor(cluster);
     }
 
@@ -92,7 +92,7 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
         var run = new ScenarioRun(id, title, test, output, cluster, work);
         output.WriteLine($"scenario {id}: {title}; silo logs in {logs}");
         var model = await SharedAssets.ModelAsync();
-        await run.CliOkAsync(["models", "upload", run._modelName, "--file", model.ModelPath, "--labels", model.LabelsPath, .. cluster.StorageArgs]);
+        await run.UploadModelAsync(model, run._modelName);
         if (silos > 0)
         {
             await cluster.StartSilosAsync(silos);
@@ -102,12 +102,14 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
     }
 
     /// <summary>Uploads a further generated model under a name of its own; returns the name for <see cref="SubmitAsync"/>.</summary>
-    public async Task<string> UploadModelAsync(GeneratedModel model)
+    public async Task<string> UploadModelAsync(GeneratedModel model, string? name = null)
     {
-        var name = "rel-model-" + Guid.NewGuid().ToString("N")[..8];
+        name ??= NewModelName();
         await CliOkAsync(["models", "upload", name, "--file", model.ModelPath, "--labels", model.LabelsPath, .. Cluster.StorageArgs]);
         return name;
     }
+
+    private static string NewModelName() => "rel-model-" + Guid.NewGuid().ToString("N")[..8];
 
     public static string RequireTestStorage()
     {
