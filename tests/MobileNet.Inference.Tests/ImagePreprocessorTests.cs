@@ -83,7 +83,7 @@ public sealed class ImagePreprocessorTests
     [Fact]
     public void TryPreprocess_OverPixelLimit_TooLarge()
     {
-        var small = new ImagePreprocessor(Tiny, new ImageLimits { MaxPixels = 100 });
+        var small = new ImagePreprocessor(Tiny, new ImageLimits { MaxDecodedPixels = 100 });
         Assert.False(small.TryPreprocess(TestImages.SolidPng(1, 2, 3, 11, 10), new float[small.TensorLength], out var error));
         Assert.Equal(ImageErrorCodes.TooLarge, error.Code);
     }

@@ -24,5 +24,8 @@ public sealed record ClassifierOptions
     /// <summary>Byte and pixel caps for decoding; null = <see cref="ImageLimits.Default"/>.</summary>
     public ImageLimits? ImageLimits { get; init; }
 
+    /// <summary>Which library decodes images (Skia unless a benchmark compares it with ImageSharp).</summary>
+    public ImageDecoderKind Decoder { get; init; } = ImageDecoderKind.Skia;
+
     internal int ResolvedIntraOpThreads => IntraOpThreads ?? Environment.ProcessorCount;
 }

@@ -23,7 +23,7 @@ public sealed class ImageClassifier : IDisposable
         Description = description;
         Labels = labels;
         Options = options;
-        Preprocessor = new ImagePreprocessor(description, options.ImageLimits);
+        Preprocessor = new ImagePreprocessor(description, options.ImageLimits, options.Decoder);
         inputNames = [description.InputName];
         outputNames = [description.OutputName];
     }

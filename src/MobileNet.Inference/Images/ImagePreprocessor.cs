@@ -1,42 +1,36 @@
+using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Advanced;
-using SixLabors.ImageSharp.Formats;
-using SixLabors.ImageSharp.Formats.Bmp;
-using SixLabors.ImageSharp.Formats.Gif;
-using SixLabors.ImageSharp.Formats.Jpeg;
-using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.Formats.Tiff;
-using SixLabors.ImageSharp.Formats.Webp;
-using SixLabors.ImageSharp.Memory;
-using SixLabors.ImageSharp.Metadata;
-using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
+using MobileNet.Inference.Decoding;
+using MobileNet.Inference.Resampling;
 
 namespace MobileNet.Inference;
 
 /// <summary>
 /// Turns untrusted encoded image bytes into one normalised input tensor for a model. Thread-safe.
-/// Steps: identify the header and refuse by byte/pixel limits (a decompression bomb costs only its header); decode the
-/// first frame (JPEG, PNG, BMP, GIF, TIFF, WebP) to RGBA; apply the EXIF orientation; resize (bilinear, torchvision-style
-/// shorter side to round(size / 0.875), truncating the longer side) and center-crop; composite any transparency on
-/// WHITE; scale, subtract mean, divide by std; write NCHW or NHWC, RGB or BGR. Every decoder failure comes back as an
-/// <see cref="ImageError"/>; no decoder exception escapes.
+/// Steps: sniff the format from its first bytes; send it to its one decoder (Skia for JPEG, PNG, GIF, BMP and WebP,
+/// ImageSharp for TIFF), which reads the header, applies <see cref="ImageLimits"/>, decodes the first frame (JPEG and
+/// WebP at the smallest DCT scale that still covers the resize target) converted to sRGB, upright (EXIF orientation)
+/// and composited on WHITE; resize with an antialiased triangle filter (torchvision-style: shorter side to
+/// round(size / 0.875), truncating the longer side) and center-crop; scale, subtract mean, divide by std; write NCHW or
+/// NHWC, RGB or BGR. Every decoder failure comes back as an <see cref="ImageError"/>; no decoder exception escapes.
 /// </summary>
 public sealed class ImagePreprocessor
 {
     private readonly ModelDescription description;
-    private readonly Configuration configuration;
+    private readonly IImageDecoder skia;
+    private readonly IImageDecoder imageSharp;
     private readonly float[] multiply = new float[3];
     private readonly float[] add = new float[3];
 
-    public ImagePreprocessor(ModelDescription description, ImageLimits? limits = null)
+    public ImagePreprocessor(ModelDescription description, ImageLimits? limits = null, ImageDecoderKind decoder = ImageDecoderKind.Skia)
     {
         ArgumentNullException.ThrowIfNull(description);
         this.description = description;
         Limits = limits ?? ImageLimits.Default;
         Limits.Validate();
-        configuration = CreateConfiguration(Limits);
+        Decoder = decoder;
+        skia = new SkiaImageDecoder(Limits);
+        imageSharp = new ImageSharpImageDecoder(Limits);
         for (var c = 0; c < 3; c++)
         {
             // (v * scale - mean) / std == v * (scale / std) - mean / std
@@ -46,6 +40,8 @@ public sealed class ImagePreprocessor
     }
 
     public ImageLimits Limits { get; }
+
+    public ImageDecoderKind Decoder { get; }
 
     public ModelDescription Description => description;
 
@@ -78,224 +74,120 @@ public sealed class ImagePreprocessor
             return false;
         }
 
+        var format = ImageFormatSniffer.Sniff(encoded[..Math.Min(encoded.Length, ImageFormatSniffer.SignatureLength)]);
+        if (format == ImageFormat.Unknown)
+        {
+            error = new ImageError(ImageErrorCodes.UnsupportedFormat, "not a supported image (JPEG, PNG, BMP, GIF, TIFF, WebP)");
+            return false;
+        }
+
         try
         {
-            if (!TryDecode(encoded, out var image, out error))
+            var decoder = Decoder == ImageDecoderKind.Skia && SkiaImageDecoder.Decodes(format) ? skia : imageSharp;
+            if (!decoder.TryDecode(encoded, format, MinShorterSide(), out var image, out error))
             {
                 return false;
             }
 
-            using var decoded = image;
-            ResizeAndCrop(image);
-            WriteTensor(image, destination);
-            error = null;
+            using (image)
+            {
+                ResizeCropAndWrite(image, destination);
+            }
+
             return true;
-        }
-        catch (UnknownImageFormatException)
-        {
-            error = Unsupported();
-        }
-        catch (InvalidImageContentException ex)
-        {
-            error = new ImageError(ImageErrorCodes.CorruptImage, OneLine(ex.Message));
-        }
-        catch (ImageFormatException ex)
-        {
-            error = new ImageError(ImageErrorCodes.CorruptImage, OneLine(ex.Message));
-        }
-        catch (NotSupportedException ex)
-        {
-            error = new ImageError(ImageErrorCodes.UnsupportedFormat, $"unsupported image feature: {OneLine(ex.Message)}");
-        }
-        catch (Exception ex) when (ex is InvalidMemoryOperationException or OutOfMemoryException)
-        {
-            error = new ImageError(ImageErrorCodes.TooLarge, "decoding needs more memory than the decoder limit allows");
         }
 #pragma warning disable CA1031 // Untrusted input: decoders can fail in unforeseen ways (index/argument errors on crafted files); each becomes an error row.
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            error = new ImageError(ImageErrorCodes.CorruptImage, $"decoder failed: {ex.GetType().Name}: {OneLine(ex.Message)}");
+            error = ex is OutOfMemoryException
+                ? new ImageError(ImageErrorCodes.TooLarge, "decoding needs more memory than is available")
+                : new ImageError(ImageErrorCodes.CorruptImage, $"decoder failed: {ex.GetType().Name}: {OneLine(ex.Message)}");
+            return false;
         }
-
-        return false;
     }
 
     internal static ImageError TooManyBytes(long length, long max) =>
         new(ImageErrorCodes.TooLarge, $"{length} bytes is over the {max}-byte limit");
 
-    private unsafe bool TryDecode(ReadOnlySpan<byte> encoded, [NotNullWhen(true)] out Image<Rgba32>? image, [NotNullWhen(false)] out ImageError? error)
-    {
-        image = null;
-        fixed (byte* pointer = encoded)
-        {
-            using var stream = new UnmanagedMemoryStream(pointer, encoded.Length);
-            var info = Image.Identify(configuration, stream, out _);
-            if (info is null)
-            {
-                error = Unsupported();
-                return false;
-            }
+    internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 
-            var pixels = (long)info.Width * info.Height;
-            if (info.Width <= 0 || info.Height <= 0)
-            {
-                error = new ImageError(ImageErrorCodes.CorruptImage, $"invalid image size {info.Width}x{info.Height}");
-                return false;
-            }
+    /// <summary>The shorter side the decoded image must keep so that resizing still only shrinks it.</summary>
+    private int MinShorterSide() => description.Resize == ResizePolicy.Stretch
+        ? Math.Max(description.Width, description.Height)
+        : ResizeTarget();
 
-            if (pixels > Limits.MaxPixels || info.Width > Limits.MaxDimension || info.Height > Limits.MaxDimension)
-            {
-                error = new ImageError(ImageErrorCodes.TooLarge, $"{info.Width}x{info.Height} pixels is over the limit ({Limits.MaxPixels} pixels, {Limits.MaxDimension} per side)");
-                return false;
-            }
+    /// <summary>torchvision Resize(S) with S = round(size / crop fraction), e.g. 256 for 224.</summary>
+    private int ResizeTarget() => (int)Math.Round(Math.Max(description.Width, description.Height) / description.CropFraction, MidpointRounding.ToEven);
 
-            stream.Position = 0;
-            image = Image.Load<Rgba32>(configuration, stream);
-            error = null;
-            return true;
-        }
-    }
-
-    private void ResizeAndCrop(Image<Rgba32> image)
+    private void ResizeCropAndWrite(DecodedImage image, Span<float> destination)
     {
         int width = description.Width, height = description.Height;
-        var orientation = OrientationOf(image);
-        if (description.Resize == ResizePolicy.Stretch)
+        int resizedW = width, resizedH = height, left = 0, top = 0;
+        if (description.Resize != ResizePolicy.Stretch)
         {
-            // Rotating first would cost a full-size copy; resizing to the pre-rotation size and orienting after is identical.
-            var swap = orientation >= 5;
-            image.Mutate(x => x.Resize(new ResizeOptions
+            // torchvision Resize(S): shorter side -> S, longer side -> int(S * long / short); then CenterCrop with
+            // top = int(round((h - H) / 2)).
+            var target = ResizeTarget();
+            int w = image.Width, h = image.Height;
+            if (w <= h)
             {
-                Size = swap ? new Size(height, width) : new Size(width, height),
-                Mode = ResizeMode.Stretch,
-                Sampler = KnownResamplers.Triangle,
-            }).AutoOrient());
-            return;
+                resizedW = target;
+                resizedH = (int)((long)target * h / w);
+            }
+            else
+            {
+                resizedH = target;
+                resizedW = (int)((long)target * w / h);
+            }
+
+            resizedW = Math.Max(resizedW, width);
+            resizedH = Math.Max(resizedH, height);
+            left = (int)Math.Round((resizedW - width) / 2.0, MidpointRounding.ToEven);
+            top = (int)Math.Round((resizedH - height) / 2.0, MidpointRounding.ToEven);
         }
 
-        // torchvision Resize(S): shorter side -> S, longer side -> int(S * long / short); then CenterCrop with
-        // top = int(round((h - H) / 2)). Computed in the displayed (oriented) frame; applied before orienting.
-        var target = (int)Math.Round(Math.Max(width, height) / description.CropFraction, MidpointRounding.ToEven);
-        var (w, h) = orientation >= 5 ? (image.Height, image.Width) : (image.Width, image.Height);
-        int resizedW, resizedH;
-        if (w <= h)
+        var rgb = ArrayPool<float>.Shared.Rent(width * height * 3);
+        try
         {
-            resizedW = target;
-            resizedH = (int)((long)target * h / w);
+            AntialiasedResampler.ResizeCrop(image.Pixels, image.Width, image.Height, resizedW, resizedH, new CropWindow(left, top, width, height), rgb);
+            WriteTensor(rgb, destination);
         }
-        else
+        finally
         {
-            resizedH = target;
-            resizedW = (int)((long)target * w / h);
+            ArrayPool<float>.Shared.Return(rgb);
         }
-
-        resizedW = Math.Max(resizedW, width);
-        resizedH = Math.Max(resizedH, height);
-        var left = (int)Math.Round((resizedW - width) / 2.0, MidpointRounding.ToEven);
-        var top = (int)Math.Round((resizedH - height) / 2.0, MidpointRounding.ToEven);
-        var swapped = orientation >= 5;
-        image.Mutate(x =>
-        {
-            x.Resize(new ResizeOptions
-            {
-                Size = swapped ? new Size(resizedH, resizedW) : new Size(resizedW, resizedH),
-                Mode = ResizeMode.Stretch,
-                Sampler = KnownResamplers.Triangle,
-            });
-            x.AutoOrient();
-            x.Crop(new Rectangle(left, top, width, height));
-        });
     }
 
-    private static int OrientationOf(Image image)
+    private void WriteTensor(ReadOnlySpan<float> rgb, Span<float> destination)
     {
-        var exif = image.Metadata.ExifProfile;
-        if (exif is null)
-        {
-            return 1;
-        }
-
-        var value = exif.GetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation);
-        return value is null ? 1 : value.Value is >= 1 and <= 8 ? value.Value : 1;
-    }
-
-    private void WriteTensor(Image<Rgba32> image, Span<float> destination)
-    {
-        int width = description.Width, height = description.Height, plane = width * height;
+        int plane = description.Width * description.Height;
         var nchw = description.Layout == TensorLayout.Nchw;
-        // Output channel k takes source channel k (RGB) or 2 - k (BGR).
+        // Output channel k takes source channel k (RGB) or 2 - k (BGR); mean/std are given in the model's channel order.
         var bgr = description.ChannelOrder == ChannelOrder.Bgr;
         float m0 = multiply[0], m1 = multiply[1], m2 = multiply[2], a0 = add[0], a1 = add[1], a2 = add[2];
-        for (var y = 0; y < height; y++)
+        for (var pixel = 0; pixel < plane; pixel++)
         {
-            var row = image.DangerousGetPixelRowMemory(y).Span;
-            for (var x = 0; x < width; x++)
+            float r = rgb[pixel * 3], g = rgb[(pixel * 3) + 1], b = rgb[(pixel * 3) + 2];
+            if (bgr)
             {
-                var p = row[x];
-                float r = p.R, g = p.G, b = p.B;
-                if (p.A != 255)
-                {
-                    // Composite on white: c' = c * alpha + 255 * (1 - alpha).
-                    var alpha = p.A / 255f;
-                    var white = 255f * (1f - alpha);
-                    r = (r * alpha) + white;
-                    g = (g * alpha) + white;
-                    b = (b * alpha) + white;
-                }
+                (r, b) = (b, r);
+            }
 
-                if (bgr)
-                {
-                    (r, b) = (b, r);
-                }
-
-                // mean/std are given in the model's channel order.
-                float v0 = (r * m0) + a0, v1 = (g * m1) + a1, v2 = (b * m2) + a2;
-
-                var pixel = (y * width) + x;
-                if (nchw)
-                {
-                    destination[pixel] = v0;
-                    destination[plane + pixel] = v1;
-                    destination[(2 * plane) + pixel] = v2;
-                }
-                else
-                {
-                    var o = pixel * 3;
-                    destination[o] = v0;
-                    destination[o + 1] = v1;
-                    destination[o + 2] = v2;
-                }
+            float v0 = (r * m0) + a0, v1 = (g * m1) + a1, v2 = (b * m2) + a2;
+            if (nchw)
+            {
+                destination[pixel] = v0;
+                destination[plane + pixel] = v1;
+                destination[(2 * plane) + pixel] = v2;
+            }
+            else
+            {
+                var o = pixel * 3;
+                destination[o] = v0;
+                destination[o + 1] = v1;
+                destination[o + 2] = v2;
             }
         }
     }
-
-    private static Configuration CreateConfiguration(ImageLimits limits)
-    {
-        // A private configuration: only the six supported formats, first frame only, single-threaded per image (the
-        // pipeline decodes several images in parallel), and a bounded, pooled allocator so buffers are reused.
-        var configuration = new Configuration(
-            new JpegConfigurationModule(),
-            new PngConfigurationModule(),
-            new BmpConfigurationModule(),
-            new GifConfigurationModule(),
-            new TiffConfigurationModule(),
-            new WebpConfigurationModule())
-        {
-            MaxDegreeOfParallelism = 1,
-            MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions
-            {
-                MaximumPoolSizeMegabytes = limits.DecoderPoolMegabytes,
-                AllocationLimitMegabytes = limits.DecoderAllocationLimitMegabytes,
-            }),
-        };
-        configuration.ImageFormatsManager.SetDecoder(GifFormat.Instance, new GifDecoder { DecodingMode = FrameDecodingMode.First });
-        configuration.ImageFormatsManager.SetDecoder(TiffFormat.Instance, new TiffDecoder { DecodingMode = FrameDecodingMode.First });
-        return configuration;
-    }
-
-    private static ImageError Unsupported() =>
-        new(ImageErrorCodes.UnsupportedFormat, "not a supported image (JPEG, PNG, BMP, GIF, TIFF, WebP)");
-
-    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
 }

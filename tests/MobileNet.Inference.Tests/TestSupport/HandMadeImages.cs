@@ -5,8 +5,8 @@ using System.Text;
 namespace MobileNet.Inference.Tests.TestSupport;
 
 /// <summary>
-/// Image files ImageSharp 2.1 cannot encode, written byte by byte: a CMYK (Adobe) JPEG and a PNG whose header claims
-/// a huge size.
+/// Image files ImageSharp 2.1 cannot encode, written byte by byte: a CMYK (Adobe) JPEG, JPEGs of any size without a
+/// pixel buffer, and a PNG whose header claims a huge size.
 /// </summary>
 internal static class HandMadeImages
 {
@@ -53,6 +53,62 @@ internal static class HandMadeImages
         }
 
         jpeg.Write(bits.Finish());
+        jpeg.Write([0xFF, 0xD9]); // EOI
+        return jpeg.ToArray();
+    }
+
+    /// <summary>
+    /// A baseline greyscale JPEG of any size up to the format's 65,535 a side, written block by block without a pixel
+    /// buffer: every 8x8 block is flat, its level a diagonal gradient (DC only, then end-of-block). With
+    /// <paramref name="headerOnly"/> the scan stops after the header (a file that only declares its size).
+    /// </summary>
+    public static byte[] GrayJpeg(int width, int height, bool headerOnly = false)
+    {
+        var jpeg = new MemoryStream();
+        void Marker(byte code, byte[] payload)
+        {
+            jpeg.WriteByte(0xFF);
+            jpeg.WriteByte(code);
+            jpeg.WriteByte((byte)((payload.Length + 2) >> 8));
+            jpeg.WriteByte((byte)(payload.Length + 2));
+            jpeg.Write(payload);
+        }
+
+        jpeg.Write([0xFF, 0xD8]); // SOI
+        Marker(0xDB, [0x00, .. Enumerable.Repeat((byte)1, 64)]); // DQT table 0: all ones
+        Marker(0xC0, [8, (byte)(height >> 8), (byte)height, (byte)(width >> 8), (byte)width, 1, 1, 0x11, 0]); // SOF0, 1 component
+        byte[] dcCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+        Marker(0xC4, [0x00, .. dcCounts, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]); // DHT DC 0 (standard luminance)
+        Marker(0xC4, [0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]); // DHT AC 0: only EOB, code "0"
+        Marker(0xDA, [1, 1, 0x00, 0, 63, 0]); // SOS
+        if (!headerOnly)
+        {
+            var bits = new BitWriter();
+            int blocksWide = (width + 7) / 8, blocksHigh = (height + 7) / 8, previous = 0;
+            for (var by = 0; by < blocksHigh; by++)
+            {
+                for (var bx = 0; bx < blocksWide; bx++)
+                {
+                    // Level 28..228 along the diagonal; a flat block decodes to 128 + DC / 8.
+                    var level = 28 + (int)(200L * (bx + by) / Math.Max(1, blocksWide + blocksHigh - 2));
+                    var dc = (level - 128) * 8;
+                    var diff = dc - previous;
+                    previous = dc;
+                    var category = diff == 0 ? 0 : 32 - BitOperations.LeadingZeroCount((uint)Math.Abs(diff));
+                    var (code, length) = DcCode(category);
+                    bits.Write(code, length);
+                    if (category > 0)
+                    {
+                        bits.Write(diff > 0 ? diff : diff + ((1 << category) - 1), category);
+                    }
+
+                    bits.Write(0, 1); // EOB
+                }
+            }
+
+            jpeg.Write(bits.Finish());
+        }
+
         jpeg.Write([0xFF, 0xD9]); // EOI
         return jpeg.ToArray();
     }
@@ -118,7 +174,7 @@ internal static class HandMadeImages
 
     private sealed class BitWriter
     {
-        private readonly List<byte> bytes = [];
+        private readonly MemoryStream bytes = new();
         private int current;
         private int count;
 
@@ -141,15 +197,15 @@ internal static class HandMadeImages
                 Write(1, 1); // pad with ones
             }
 
-            return [.. bytes];
+            return bytes.ToArray();
         }
 
         private void Emit()
         {
-            bytes.Add((byte)current);
+            bytes.WriteByte((byte)current);
             if (current == 0xFF)
             {
-                bytes.Add(0x00); // byte stuffing
+                bytes.WriteByte(0x00); // byte stuffing
             }
 
             current = 0;

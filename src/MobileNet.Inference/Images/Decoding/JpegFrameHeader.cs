@@ -1,0 +1,59 @@
+using System.Buffers.Binary;
+
+namespace MobileNet.Inference.Decoding;
+
+/// <summary>
+/// The size a JPEG declares in its frame header (SOFn), read by walking the marker segments before the first scan.
+/// libjpeg-turbo refuses sizes over 65,500 with a generic error; reading them first lets such a file be refused as
+/// too large, with its size, like any other format.
+/// </summary>
+internal static class JpegFrameHeader
+{
+    public static bool TryReadSize(ReadOnlySpan<byte> jpeg, out int width, out int height)
+    {
+        width = height = 0;
+        var offset = 2; // after SOI
+        while (offset + 4 <= jpeg.Length)
+        {
+            if (jpeg[offset] != 0xFF)
+            {
+                return false;
+            }
+
+            var marker = jpeg[offset + 1];
+            if (marker == 0xFF)
+            {
+                offset++; // fill byte
+                continue;
+            }
+
+            if (marker is >= 0xD0 and <= 0xD7 or 0x01)
+            {
+                offset += 2; // standalone markers carry no length
+                continue;
+            }
+
+            var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 2)..]);
+            if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
+            {
+                if (offset + 9 > jpeg.Length)
+                {
+                    return false;
+                }
+
+                height = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 5)..]);
+                width = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 7)..]);
+                return true;
+            }
+
+            if (marker is 0xDA or 0xD9 || length < 2)
+            {
+                return false;
+            }
+
+            offset += 2 + length;
+        }
+
+        return false;
+    }
+}
