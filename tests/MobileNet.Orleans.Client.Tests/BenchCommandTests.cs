@@ -19,12 +19,37 @@ public sealed class BenchCommandTests : IDisposable
 
         Assert.True(code == ExitCodes.Success, stderr);
         var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
-        Assert.Equal(["preprocess -", "inference tuned", "inference default", "pipeline tuned", "pipeline default"], rows.Skip(1).Take(5).Select(r => $"{r[0]} {r[1]}"));
-        // Each measured row: the median then the three rounds, all positive rates.
+        Assert.Equal(["preprocess skia", "inference tuned", "inference default", "pipeline tuned", "pipeline default"], rows.Skip(1).Take(5).Select(r => $"{r[0]} {r[1]}"));
+        // Each measured row: the median, ms per image, then the three rounds, all positive.
         Assert.All(rows.Skip(1).Take(5), r => Assert.All(r.Skip(4), v => Assert.True(double.Parse(v, System.Globalization.CultureInfo.InvariantCulture) > 0, v)));
-        Assert.All(rows.Skip(1).Take(5), r => Assert.Equal(4, r.Length - 4));
+        Assert.All(rows.Skip(1).Take(5), r => Assert.Equal(3, r.Length - 6));
         Assert.Contains("ratio inference tuned/default: ", stdout, StringComparison.Ordinal);
         Assert.Contains("images: 2 files", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_DecoderBoth_MeasuresSkiaAndImageSharpSideBySide()
+    {
+        var model = TinyOnnxModel.Write(System.IO.Path.Combine(dir.Path, "model"));
+        dir.File("images/a.jpg", TestImages.SolidJpeg(0, 0, 255, 640, 480));
+
+        var (code, stdout, stderr) = await Cli.RunAsync(
+            "bench", "--model", model, "--images", System.IO.Path.Combine(dir.Path, "images"), "--seconds", "0.1", "--rounds", "2", "--decoder", "both");
+
+        Assert.True(code == ExitCodes.Success, stderr);
+        var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.Equal(["preprocess skia", "preprocess imagesharp", "inference tuned", "pipeline tuned"], rows.Skip(1).Take(4).Select(r => $"{r[0]} {r[1]}"));
+        Assert.All(rows.Skip(1).Take(2), r => Assert.True(double.Parse(r[5], System.Globalization.CultureInfo.InvariantCulture) > 0, "ms per image"));
+        Assert.Contains("ratio preprocess skia/imagesharp: ", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_UnknownDecoder_ExitsTwo()
+    {
+        var model = TinyOnnxModel.Write(System.IO.Path.Combine(dir.Path, "model"));
+        var (code, _, stderr) = await Cli.RunAsync("bench", "--model", model, "--decoder", "libpng");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("libpng", stderr, StringComparison.Ordinal);
     }
 
     [Theory]

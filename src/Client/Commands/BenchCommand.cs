@@ -26,21 +26,29 @@ public static class BenchCommand
         var seconds = new Option<double>("--seconds") { Description = "length of each timed round, per measure", DefaultValueFactory = _ => 3.0 };
         var rounds = new Option<int>("--rounds") { Description = "timed rounds; the median is reported", DefaultValueFactory = _ => 5 };
         var compare = new Option<bool>("--compare-default-options") { Description = "also measure ONNX Runtime's default session options, interleaved with the tuned ones" };
+        var decoder = new Option<string>("--decoder") { Description = "image decoder for preprocessing: skia (the default, as classify and silos use), imagesharp, or both side by side", DefaultValueFactory = _ => "skia" };
+        decoder.AcceptOnlyFromAmong("skia", "imagesharp", "both");
         var command = new Command("bench", "Measure local throughput: preprocessing, inference and both together (images/s).")
         {
-            model, images, batch, threads, seconds, rounds, compare,
+            model, images, batch, threads, seconds, rounds, compare, decoder,
         };
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
             var request = new BenchRequest(
                 parse.GetValue(model)!, parse.GetValue(images), parse.GetValue(batch), parse.GetValue(threads) ?? Environment.ProcessorCount,
-                parse.GetValue(seconds), parse.GetValue(rounds), parse.GetValue(compare));
+                parse.GetValue(seconds), parse.GetValue(rounds), parse.GetValue(compare), ParseDecoders(parse.GetValue(decoder)!));
             return await RunAsync(request, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct);
         });
         return command;
     }
 
-    public sealed record BenchRequest(string Model, string? Images, int BatchSize, int Threads, double Seconds, int Rounds, bool CompareDefaultOptions);
+    public sealed record BenchRequest(
+        string Model, string? Images, int BatchSize, int Threads, double Seconds, int Rounds, bool CompareDefaultOptions,
+        IReadOnlyList<ImageDecoderKind>? Decoders = null)
+    {
+        /// <summary>Decoders whose preprocessing is measured; the first also runs the pipeline measure.</summary>
+        public IReadOnlyList<ImageDecoderKind> MeasuredDecoders => Decoders is { Count: > 0 } ? Decoders : [ImageDecoderKind.Skia];
+    }
 
     /// <summary>One measured line: images/s of every round and their median.</summary>
     public sealed record BenchResult(string Measure, string Options, IReadOnlyList<double> ImagesPerSecond)
@@ -64,9 +72,9 @@ public static class BenchCommand
         Validate(request);
         var encoded = LoadImages(request, stderr);
 
-        using var tuned = Load(request.Model, new ClassifierOptions { IntraOpThreads = request.Threads, AllowMissingLabels = true });
+        using var tuned = Load(request.Model, new ClassifierOptions { IntraOpThreads = request.Threads, AllowMissingLabels = true, Decoder = request.MeasuredDecoders[0] });
         using var defaults = request.CompareDefaultOptions
-            ? Load(request.Model, new ClassifierOptions { UseDefaultRuntimeOptions = true, AllowMissingLabels = true })
+            ? Load(request.Model, new ClassifierOptions { UseDefaultRuntimeOptions = true, AllowMissingLabels = true, Decoder = request.MeasuredDecoders[0] })
             : null;
         var d = tuned.Description;
         await stderr.WriteLineAsync(string.Create(
@@ -96,14 +104,26 @@ public static class BenchCommand
             await MeasurePipelineAsync(classifier, sources, request, TimeSpan.FromMilliseconds(300), ct);
         }
 
-        var preprocess = new List<double>();
+        var preprocessors = request.MeasuredDecoders
+            .Select(kind => (Name: DecoderName(kind), Preprocessor: new ImagePreprocessor(tuned.Description, tuned.Preprocessor.Limits, kind)))
+            .ToList();
+        foreach (var (_, preprocessor) in preprocessors)
+        {
+            MeasurePreprocessing(preprocessor, encoded, request.Threads, TimeSpan.FromMilliseconds(300));
+        }
+
+        var preprocess = preprocessors.ToDictionary(p => p.Name, _ => new List<double>());
         var inference = variants.ToDictionary(v => v.Name, _ => new List<double>());
         var pipeline = variants.ToDictionary(v => v.Name, _ => new List<double>());
         for (var round = 0; round < request.Rounds; round++)
         {
             ct.ThrowIfCancellationRequested();
-            preprocess.Add(MeasurePreprocessing(tuned.Preprocessor, encoded, request.Threads, duration));
             // Alternate which variant goes first so neither always runs on a warmer or cooler machine.
+            foreach (var (name, preprocessor) in round % 2 == 0 ? preprocessors : Enumerable.Reverse(preprocessors).ToList())
+            {
+                preprocess[name].Add(MeasurePreprocessing(preprocessor, encoded, request.Threads, duration));
+            }
+
             var ordered = round % 2 == 0 ? variants : Enumerable.Reverse(variants).ToList();
             foreach (var (name, classifier) in ordered)
             {
@@ -114,12 +134,21 @@ public static class BenchCommand
             await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"round {round + 1}/{request.Rounds} done"));
         }
 
-        var results = new List<BenchResult> { new("preprocess", "-", preprocess) };
+        var results = preprocessors.Select(p => new BenchResult("preprocess", p.Name, preprocess[p.Name])).ToList();
         results.AddRange(variants.Select(v => new BenchResult("inference", v.Name, inference[v.Name])));
         results.AddRange(variants.Select(v => new BenchResult("pipeline", v.Name, pipeline[v.Name])));
         await WriteTableAsync(stdout, results, request);
         return ExitCodes.Success;
     }
+
+    private static IReadOnlyList<ImageDecoderKind> ParseDecoders(string value) => value switch
+    {
+        "imagesharp" => [ImageDecoderKind.ImageSharp],
+        "both" => [ImageDecoderKind.Skia, ImageDecoderKind.ImageSharp],
+        _ => [ImageDecoderKind.Skia],
+    };
+
+    private static string DecoderName(ImageDecoderKind kind) => kind == ImageDecoderKind.Skia ? "skia" : "imagesharp";
 
     private static void Validate(BenchRequest request)
     {
@@ -275,14 +304,24 @@ public static class BenchCommand
 
     private static async Task WriteTableAsync(TextWriter stdout, List<BenchResult> results, BenchRequest request)
     {
-        await stdout.WriteLineAsync("measure     options  batch  threads  median_images_per_s  rounds_images_per_s");
+        // Options: the decoder for preprocess rows, the ONNX Runtime options for the others. ms per image is core time:
+        // threads x wall time per image.
+        await stdout.WriteLineAsync("measure     options     batch  threads  median_images_per_s  ms_per_image  rounds_images_per_s");
         foreach (var r in results)
         {
             var batch = r.Measure == "preprocess" ? "-" : request.BatchSize.ToString(CultureInfo.InvariantCulture);
             var threads = r.Options == "default" ? "ort" : request.Threads.ToString(CultureInfo.InvariantCulture);
+            var milliseconds = r.Median > 0 ? (request.Threads * 1000.0 / r.Median).ToString("F2", CultureInfo.InvariantCulture) : "-";
             await stdout.WriteLineAsync(string.Create(
                 CultureInfo.InvariantCulture,
-                $"{r.Measure,-11} {r.Options,-8} {batch,5}  {threads,7}  {r.Median,19:F1}  {string.Join(' ', r.ImagesPerSecond.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}"));
+                $"{r.Measure,-11} {r.Options,-11} {batch,5}  {threads,7}  {r.Median,19:F1}  {milliseconds,12}  {string.Join(' ', r.ImagesPerSecond.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))}"));
+        }
+
+        var skia = results.SingleOrDefault(r => r.Measure == "preprocess" && r.Options == "skia");
+        var imageSharp = results.SingleOrDefault(r => r.Measure == "preprocess" && r.Options == "imagesharp");
+        if (skia is not null && imageSharp is not null && imageSharp.Median > 0)
+        {
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"ratio preprocess skia/imagesharp: {skia.Median / imageSharp.Median:F2}"));
         }
 
         foreach (var measure in new[] { "inference", "pipeline" })
