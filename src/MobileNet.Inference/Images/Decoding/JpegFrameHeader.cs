@@ -9,9 +9,14 @@ namespace MobileNet.Inference.Decoding;
 /// </summary>
 internal static class JpegFrameHeader
 {
-    public static bool TryReadSize(ReadOnlySpan<byte> jpeg, out int width, out int height)
+    public static bool TryReadSize(ReadOnlySpan<byte> jpeg, out int width, out int height) =>
+        TryRead(jpeg, out width, out height, out _, out _);
+
+    /// <summary>The frame's size, component count and whether it is progressive (SOF2, SOF6, SOF10, SOF14).</summary>
+    public static bool TryRead(ReadOnlySpan<byte> jpeg, out int width, out int height, out int components, out bool progressive)
     {
-        width = height = 0;
+        width = height = components = 0;
+        progressive = false;
         var offset = 2; // after SOI
         while (offset + 4 <= jpeg.Length)
         {
@@ -36,13 +41,15 @@ internal static class JpegFrameHeader
             var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 2)..]);
             if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
             {
-                if (offset + 9 > jpeg.Length)
+                if (offset + 10 > jpeg.Length)
                 {
                     return false;
                 }
 
                 height = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 5)..]);
                 width = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 7)..]);
+                components = jpeg[offset + 9];
+                progressive = marker is 0xC2 or 0xC6 or 0xCA or 0xCE;
                 return true;
             }
 

@@ -14,21 +14,38 @@ internal sealed class SkiaImageDecoder(ImageLimits limits) : IImageDecoder
     private static readonly float[] Scales = [0.125f, 0.25f, 0.5f];
     private static readonly SKColorSpace Srgb = SKColorSpace.CreateSrgb();
 
+    static SkiaImageDecoder() => NativeHeapTuning.Apply();
+
     public static bool Decodes(ImageFormat format) =>
         format is ImageFormat.Jpeg or ImageFormat.Png or ImageFormat.Gif or ImageFormat.Bmp or ImageFormat.WebP;
 
-    public unsafe bool TryDecode(
+    public bool TryDecode(
         ReadOnlySpan<byte> encoded, ImageFormat format, int minShorterSide,
         [NotNullWhen(true)] out DecodedImage? image, [NotNullWhen(false)] out ImageError? error)
     {
         image = null;
-        if (format == ImageFormat.Jpeg && JpegFrameHeader.TryReadSize(encoded, out var declaredWidth, out var declaredHeight)
-            && limits.CheckDeclaredSize(declaredWidth, declaredHeight) is { } jpegError)
+        long coefficientBytes = 0;
+        if (format == ImageFormat.Jpeg && JpegFrameHeader.TryRead(encoded, out var declaredWidth, out var declaredHeight, out var components, out var progressive))
         {
-            error = jpegError;
-            return false;
+            if (limits.CheckDeclaredSize(declaredWidth, declaredHeight) is { } jpegError)
+            {
+                error = jpegError;
+                return false;
+            }
+
+            // libjpeg-turbo buffers a progressive image's coefficients whole: 2 bytes each, every component at most full size.
+            coefficientBytes = progressive ? 2L * declaredWidth * declaredHeight * Math.Max(1, components) : 0;
         }
 
+        using var reservation = DecodeMemoryGate.Shared.Reserve(coefficientBytes);
+        return TryDecodeReserved(encoded, format, minShorterSide, out image, out error);
+    }
+
+    private unsafe bool TryDecodeReserved(
+        ReadOnlySpan<byte> encoded, ImageFormat format, int minShorterSide,
+        [NotNullWhen(true)] out DecodedImage? image, [NotNullWhen(false)] out ImageError? error)
+    {
+        image = null;
         fixed (byte* pointer = encoded)
         {
             // Wraps the caller's bytes without copying; the codec is disposed before the span is unpinned.
@@ -76,7 +93,7 @@ internal sealed class SkiaImageDecoder(ImageLimits limits) : IImageDecoder
                 {
                     // A scale the header promised but the decoder refused: decode at full size (still within limits?).
                     decoded.Dispose();
-                    return TryDecode(encoded, format, int.MaxValue, out image, out error);
+                    return TryDecodeReserved(encoded, format, int.MaxValue, out image, out error);
                 }
 
                 if (result != SKCodecResult.Success)
