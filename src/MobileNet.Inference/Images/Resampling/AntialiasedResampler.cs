@@ -17,63 +17,85 @@ internal static class AntialiasedResampler
     /// <param name="resizedHeight">Height of the full resized image.</param>
     /// <param name="window">The crop window within the resized image.</param>
     /// <param name="destination">window.Width x window.Height x 3 floats.</param>
-    public static void ResizeCrop(
+    public static unsafe void ResizeCrop(
         ReadOnlySpan<byte> source, int sourceWidth, int sourceHeight, int resizedWidth, int resizedHeight, CropWindow window, Span<float> destination)
     {
         var columns = FilterTaps.Create(sourceWidth, resizedWidth, window.Left, window.Width);
         var rows = FilterTaps.Create(sourceHeight, resizedHeight, window.Top, window.Height);
         int firstRow = rows.MinSource, rowCount = rows.MaxSourceExclusive - rows.MinSource;
         var stride = window.Width * 3;
+        if (source.Length < sourceWidth * sourceHeight * 4 || destination.Length < window.Height * stride)
+        {
+            throw new ArgumentException("source or destination too small for the given sizes");
+        }
 
-        // Horizontal pass: the window's columns for every source row the vertical taps touch.
+        // Horizontal pass: the window's columns for every source row the vertical taps touch. Pointers: this is the
+        // hot loop of preprocessing, and every index below is within the sizes checked above.
         var horizontal = System.Buffers.ArrayPool<byte>.Shared.Rent(rowCount * stride);
+        var sums = System.Buffers.ArrayPool<int>.Shared.Rent(stride);
         try
         {
-            for (var r = 0; r < rowCount; r++)
+            fixed (byte* sourcePointer = source)
+            fixed (byte* horizontalPointer = horizontal)
+            fixed (int* columnWeights = columns.Weights)
+            fixed (int* rowWeights = rows.Weights)
+            fixed (int* sum = sums)
+            fixed (float* destinationPointer = destination)
             {
-                var row = source.Slice((firstRow + r) * sourceWidth * 4, sourceWidth * 4);
-                var output = horizontal.AsSpan(r * stride, stride);
-                for (var x = 0; x < window.Width; x++)
+                for (var r = 0; r < rowCount; r++)
                 {
-                    var start = columns.Start[x] * 4;
-                    var weights = columns.WeightsOf(x);
-                    int red = Half, green = Half, blue = Half;
-                    for (var k = 0; k < weights.Length; k++)
+                    var row = sourcePointer + ((long)(firstRow + r) * sourceWidth * 4);
+                    var output = horizontalPointer + (r * stride);
+                    for (var x = 0; x < window.Width; x++)
                     {
-                        var p = start + (k * 4);
-                        var w = weights[k];
-                        red += row[p] * w;
-                        green += row[p + 1] * w;
-                        blue += row[p + 2] * w;
-                    }
+                        var pixel = row + (columns.Start[x] * 4);
+                        var weights = columnWeights + (x * columns.Taps);
+                        var count = columns.Counts[x];
+                        int red = Half, green = Half, blue = Half;
+                        for (var k = 0; k < count; k++)
+                        {
+                            var w = weights[k];
+                            red += pixel[0] * w;
+                            green += pixel[1] * w;
+                            blue += pixel[2] * w;
+                            pixel += 4;
+                        }
 
-                    output[x * 3] = Level(red);
-                    output[(x * 3) + 1] = Level(green);
-                    output[(x * 3) + 2] = Level(blue);
+                        output[x * 3] = Level(red);
+                        output[(x * 3) + 1] = Level(green);
+                        output[(x * 3) + 2] = Level(blue);
+                    }
                 }
-            }
 
-            // Vertical pass.
-            for (var y = 0; y < window.Height; y++)
-            {
-                var start = rows.Start[y] - firstRow;
-                var weights = rows.WeightsOf(y);
-                var output = destination.Slice(y * stride, stride);
-                for (var i = 0; i < stride; i++)
+                // Vertical pass: row by row of taps, so the inner loop runs over contiguous bytes.
+                for (var y = 0; y < window.Height; y++)
                 {
-                    var sum = Half;
-                    for (var k = 0; k < weights.Length; k++)
+                    var start = rows.Start[y] - firstRow;
+                    var weights = rowWeights + (y * rows.Taps);
+                    var count = rows.Counts[y];
+                    new Span<int>(sum, stride).Fill(Half);
+                    for (var k = 0; k < count; k++)
                     {
-                        sum += horizontal[((start + k) * stride) + i] * weights[k];
+                        var w = weights[k];
+                        var input = horizontalPointer + ((start + k) * stride);
+                        for (var i = 0; i < stride; i++)
+                        {
+                            sum[i] += input[i] * w;
+                        }
                     }
 
-                    output[i] = Level(sum);
+                    var output = destinationPointer + (y * stride);
+                    for (var i = 0; i < stride; i++)
+                    {
+                        output[i] = Level(sum[i]);
+                    }
                 }
             }
         }
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(horizontal);
+            System.Buffers.ArrayPool<int>.Shared.Return(sums);
         }
     }
 
@@ -82,27 +104,30 @@ internal static class AntialiasedResampler
     /// <summary>Per output index: the first source index and the fixed-point weights of the source indices it blends.</summary>
     private sealed class FilterTaps
     {
-        private readonly int[] weights;
-        private readonly int taps;
-        private readonly int[] counts;
-
         private FilterTaps(int[] start, int[] counts, int[] weights, int taps)
         {
             Start = start;
-            this.counts = counts;
-            this.weights = weights;
-            this.taps = taps;
+            Counts = counts;
+            Weights = weights;
+            Taps = taps;
             MinSource = start.Length == 0 ? 0 : start.Min();
             MaxSourceExclusive = start.Length == 0 ? 0 : start.Select((s, i) => s + counts[i]).Max();
         }
 
+        /// <summary>First source index per output.</summary>
         public int[] Start { get; }
+
+        /// <summary>Source indices blended per output.</summary>
+        public int[] Counts { get; }
+
+        /// <summary><see cref="Taps"/> slots per output, the first <see cref="Counts"/> of them used.</summary>
+        public int[] Weights { get; }
+
+        public int Taps { get; }
 
         public int MinSource { get; }
 
         public int MaxSourceExclusive { get; }
-
-        public ReadOnlySpan<int> WeightsOf(int output) => weights.AsSpan(output * taps, counts[output]);
 
         /// <summary>Pillow's precompute_coeffs for the bilinear filter (support 1), for outputs first..first+count.</summary>
         public static FilterTaps Create(int inSize, int outSize, int first, int count)
