@@ -1,13 +1,8 @@
 using System.CommandLine;
-using System.Net.Http;
-using Azure;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
 using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
-using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 
 namespace MobileNet.Orleans.Client.Commands;

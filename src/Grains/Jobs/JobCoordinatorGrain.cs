@@ -4,7 +4,6 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Contracts.Jobs;
-using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Storage;
