@@ -33,6 +33,14 @@ public sealed class ModelPinningTests(ClusterFixture fixture)
         {
             Assert.Equal(JobState.Completed, status.State);
             Assert.Equal(alphaManifest.Sha256, status.Model!.Sha256);
+            var summary = JobOutputLayout.Summary(specs[i].Output, ids[i]);
+            using (var json = JsonDocument.Parse((await blobs.GetBlobContainerClient(summary.Container).GetBlobClient(summary.Prefix).DownloadContentAsync()).Value.Content.ToString()))
+            {
+                // summary.json names the model version the job used.
+                Assert.Equal(alphaManifest.Sha256, json.RootElement.GetProperty("model").GetProperty("sha256").GetString());
+                Assert.Equal(10, json.RootElement.GetProperty("model").GetProperty("classCount").GetInt32());
+            }
+
             var records = await JobTestData.ReadResultsAsync(blobs, specs[i], ids[i]);
             Assert.Equal(names.Order(StringComparer.Ordinal), records.Select(r => r.Image).Order(StringComparer.Ordinal));
             Assert.All(records, r =>
