@@ -15,6 +15,9 @@
 # Ports: Azurite 10000-10002, silo I: silo port 11110+I, gateway 29999+I, health/metrics 18079+I (silo 1 = the
 # Orleans defaults 11111/30000). Override with MOBILENET_CLUSTER_BLOB_PORT, MOBILENET_CLUSTER_SILO_PORT_BASE,
 # MOBILENET_CLUSTER_GATEWAY_PORT_BASE, MOBILENET_CLUSTER_HTTP_PORT_BASE, and the folder with MOBILENET_CLUSTER_DIR.
+# Storage scope (where jobs may read images and write results; comma-separated container[/prefix] or pattern-*
+# entries): MOBILENET_CLUSTER_READ_SCOPE (default mobilenet-images,demo-photos,bench-images,photos) and
+# MOBILENET_CLUSTER_WRITE_SCOPE (default mobilenet-results); a submit outside them exits 2.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
@@ -36,6 +39,8 @@ IAMALIVE_PERIOD="${MOBILENET_CLUSTER_IAMALIVE_PERIOD:-00:00:05}"
 IAMALIVE_MISSED="${MOBILENET_CLUSTER_IAMALIVE_MISSED:-2}"
 DRAIN_TIMEOUT="${MOBILENET_CLUSTER_DRAIN_TIMEOUT:-00:00:20}"
 WORKER_SLOTS="${MOBILENET_CLUSTER_WORKER_SLOTS:-}"
+READ_SCOPE="${MOBILENET_CLUSTER_READ_SCOPE:-mobilenet-images,demo-photos,bench-images,photos}"
+WRITE_SCOPE="${MOBILENET_CLUSTER_WRITE_SCOPE:-mobilenet-results}"
 
 SILO_DLL="src/Silo/bin/$CONFIGURATION/net10.0/linux-x64/mobilenet-silo.dll"
 CLI_DLL="src/Client/bin/$CONFIGURATION/net10.0/linux-x64/mobilenet.dll"
@@ -86,13 +91,17 @@ start_silo() {
   mkdir -p "$CLUSTER_DIR/silo-$i/cache"
   local slots=()
   [[ -n "$WORKER_SLOTS" ]] && slots=("Worker__Slots=$WORKER_SLOTS")
+  # StorageScope__Read__0=..., StorageScope__Read__1=...: the silo binds them as a list.
+  local scope=() entry n
+  n=0; IFS=',' read -ra entries <<<"$READ_SCOPE"; for entry in "${entries[@]}"; do [[ -n "$entry" ]] && scope+=("StorageScope__Read__$((n++))=$entry"); done
+  n=0; IFS=',' read -ra entries <<<"$WRITE_SCOPE"; for entry in "${entries[@]}"; do [[ -n "$entry" ]] && scope+=("StorageScope__Write__$((n++))=$entry"); done
   env MOBILENET_STORAGE="$(storage)" \
     Silo__ClusterId="$(cluster_id)" Silo__ServiceId=mobilenet Silo__Name="silo-$i" \
     Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" Silo__HttpPort="$http_port" \
     Silo__AdvertisedIp=127.0.0.1 Silo__DrainTimeout="$DRAIN_TIMEOUT" \
     Silo__ProbeTimeout="$PROBE_TIMEOUT" Silo__NumMissedProbesLimit="$MISSED_PROBES" Silo__NumVotesForDeathDeclaration="$DEATH_VOTES" \
     Membership__IAmAliveTablePublishTimeout="$IAMALIVE_PERIOD" Membership__NumMissedTableIAmAliveLimit="$IAMALIVE_MISSED" \
-    Worker__CacheDirectory="$CLUSTER_DIR/silo-$i/cache" "${slots[@]}" \
+    Worker__CacheDirectory="$CLUSTER_DIR/silo-$i/cache" "${slots[@]}" "${scope[@]}" \
     DOTNET_gcServer=0 \
     setsid dotnet "$SILO_DLL" >>"$CLUSTER_DIR/silo-$i.log" 2>&1 </dev/null &
   echo $! >"$pidfile"

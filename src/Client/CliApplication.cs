@@ -56,7 +56,7 @@ public static class CliApplication
         }
         catch (CliUsageException ex)
         {
-            await error.WriteLineAsync($"error: {ex.Message}");
+            await error.WriteLineAsync($"error: {Storage.SecretRedaction.Redact(ex.Message)}");
             return ExitCodes.BadInput;
         }
         catch (OperationCanceledException)

@@ -1,5 +1,6 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Models;
@@ -20,6 +21,12 @@ public static class GrainsServiceCollectionExtensions
         services.AddMetrics();
         services.AddOptions<WorkerOptions>();
         services.AddOptions<CoordinatorOptions>();
+        // Range checks of these come with the host's ValidateDataAnnotations; the rules across fields are checked here.
+        services.AddOptions<StorageScopeOptions>().ValidateOnStart();
+        services.AddOptions<ModelCacheOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StorageScopeOptions>, StorageScopeOptionsValidator>();
+        services.AddSingleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>();
+        services.AddSingleton<StorageScope>();
         services.AddSingleton(new JobStorage(createBlobClient));
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ModelCache>();

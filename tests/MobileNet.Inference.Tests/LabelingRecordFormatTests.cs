@@ -52,23 +52,53 @@ public sealed class LabelingRecordFormatTests
     }
 
     [Fact]
-    public void CsvHeader_TopTwo_ListsTriplesThenError()
+    public void CsvHeader_TopTwo_ListsTriplesThenErrorThenModel()
     {
-        Assert.Equal("image,index_1,label_1,score_1,index_2,label_2,score_2,error", LabelingRecordFormat.CsvHeader(2));
+        Assert.Equal("image,index_1,label_1,score_1,index_2,label_2,score_2,error,model_sha256", LabelingRecordFormat.CsvHeader(2));
+    }
+
+    [Theory]
+    [InlineData("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\"")]
+    [InlineData("+1+2", "'+1+2")]
+    [InlineData("-2+3", "'-2+3")]
+    [InlineData("@SUM(A1)", "'@SUM(A1)")]
+    [InlineData("plain", "plain")]
+    [InlineData("a=b", "a=b")]
+    public void ToCsvRow_CellStartingLikeAFormula_NeutralisedWithQuote(string text, string cell)
+    {
+        var record = new LabelingRecord("a.jpg", [new LabelScore(1, text, 0.5f)], null);
+        var failed = LabelingRecord.Failed(text, new ImageError("x", "y"));
+
+        var row = LabelingRecordFormat.ToCsvRow(record, 1);
+
+        Assert.Contains(",1," + cell + ",0.5,", row, StringComparison.Ordinal);
+        Assert.StartsWith(cell + ",", LabelingRecordFormat.ToCsvRow(failed, 1), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Records_WithModel_JsonCarriesItAndCsvEndsWithIt()
+    {
+        var record = Labeled with { Model = new string('a', 64) };
+
+        var line = LabelingRecordFormat.ToJsonLine(record);
+
+        Assert.EndsWith($",\"model\":\"{new string('a', 64)}\"}}", line, StringComparison.Ordinal);
+        Assert.Equal(record, LabelingRecordFormat.ParseJsonLine(line));
+        Assert.EndsWith("," + new string('a', 64), LabelingRecordFormat.ToCsvRow(record, 1), StringComparison.Ordinal);
     }
 
     [Fact]
     public void ToCsvRow_FieldsWithCommasQuotesNewlines_QuotesPerRfc4180()
     {
         var record = new LabelingRecord("we\"ird,name\r\n.jpg", [new LabelScore(693, "paddle, boat paddle", 0.5f)], null);
-        Assert.Equal("\"we\"\"ird,name\r\n.jpg\",693,\"paddle, boat paddle\",0.5,,,,", LabelingRecordFormat.ToCsvRow(record, 2));
+        Assert.Equal("\"we\"\"ird,name\r\n.jpg\",693,\"paddle, boat paddle\",0.5,,,,,", LabelingRecordFormat.ToCsvRow(record, 2));
     }
 
     [Fact]
     public void ToCsvRow_FailedRecord_EmptyLabelCellsAndError()
     {
         var record = LabelingRecord.Failed("x.jpg", new ImageError(ImageErrorCodes.EmptyFile, "the file is empty, 0 bytes"));
-        Assert.Equal("x.jpg,,,,\"empty-file: the file is empty, 0 bytes\"", LabelingRecordFormat.ToCsvRow(record, 1));
+        Assert.Equal("x.jpg,,,,\"empty-file: the file is empty, 0 bytes\",", LabelingRecordFormat.ToCsvRow(record, 1));
     }
 
     [Fact]
@@ -79,7 +109,7 @@ public sealed class LabelingRecordFormatTests
     }
 
     [Theory]
-    [InlineData(LabelingOutputFormat.Csv, "image,index_1,label_1,score_1,error\nphotos/canoe.jpg,472,canoe,0.81,\nb.jpg,,,,not-found: gone\n")]
+    [InlineData(LabelingOutputFormat.Csv, "image,index_1,label_1,score_1,error,model_sha256\nphotos/canoe.jpg,472,canoe,0.81,,\nb.jpg,,,,not-found: gone,\n")]
     [InlineData(LabelingOutputFormat.Jsonl, "{\"image\":\"photos/canoe.jpg\",\"labels\":[{\"index\":472,\"label\":\"canoe\",\"score\":0.81}],\"error\":null}\n{\"image\":\"b.jpg\",\"labels\":[],\"error\":\"not-found: gone\"}\n")]
     public async Task WriteAsync_Records_HeaderThenOneLineEachEndedByNewline(LabelingOutputFormat format, string expected)
     {

@@ -50,6 +50,80 @@ public sealed class ModelDescriptionTests : IDisposable
         Assert.Contains(mentions, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("absolute", "is an absolute path")]
+    [InlineData("parent", "leaves the model's folder")]
+    [InlineData("nested-parent", "leaves the model's folder")]
+    [InlineData("link", "link to a file outside")]
+    public void Load_SidecarLabelsOutsideModelFolder_RefusedWithoutReadingIt(string how, string reason)
+    {
+        // A one-line file outside the model's folder: were it read, its line would name every class.
+        var outside = new TempDirectory();
+        var secret = Path.Combine(outside.Path, "secret.txt");
+        File.WriteAllText(secret, "SECRET-LINE-7f3a\n");
+        var modelFolder = Path.Combine(directory.Path, "model");
+        var model = TinyOnnxModel.Write(modelFolder, writeLabels: false);
+        var named = how switch
+        {
+            "absolute" => secret,
+            "parent" => Path.GetRelativePath(modelFolder, secret),
+            "nested-parent" => "sub/../../" + Path.GetRelativePath(directory.Path, secret),
+            _ => "labels.txt",
+        };
+        if (how == "link")
+        {
+            File.CreateSymbolicLink(Path.Combine(modelFolder, "labels.txt"), secret);
+        }
+
+        File.WriteAllText(ModelDescription.SidecarPathFor(model), System.Text.Json.JsonSerializer.Serialize(new { labels = named }));
+        try
+        {
+            var ex = Assert.Throws<ModelDescriptionException>(() => ModelDescription.Load(model));
+            Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("SECRET-LINE", ex.Message, StringComparison.Ordinal);
+            // Also when the caller names the labels itself: the description is refused, not ignored.
+            File.WriteAllText(Path.Combine(modelFolder, "own.txt"), "a\nb\nc\n");
+            Assert.Throws<ModelDescriptionException>(() => ModelDescription.Load(model, Path.Combine(modelFolder, "own.txt")));
+        }
+        finally
+        {
+            outside.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Load_SidecarLabelsInSubfolder_Accepted()
+    {
+        var model = TinyOnnxModel.Write(directory.Path, writeLabels: false);
+        Directory.CreateDirectory(directory.File("meta"));
+        File.WriteAllText(directory.File("meta/classes.txt"), "r\ng\nb\n");
+        File.WriteAllText(ModelDescription.SidecarPathFor(model), """{ "labels": "meta/classes.txt" }""");
+
+        Assert.Equal(["r", "g", "b"], ModelDescription.Load(model).Labels);
+    }
+
+    [Fact]
+    public void Load_SidecarLargerThanLimit_ClearError()
+    {
+        var model = TinyOnnxModel.Write(directory.Path);
+        File.WriteAllText(ModelDescription.SidecarPathFor(model), "{ \"input\": \"input\" }" + new string(' ', ModelDescription.MaxSidecarBytes));
+
+        var ex = Assert.Throws<ModelDescriptionException>(() => ModelDescription.Load(model));
+
+        Assert.Contains("larger than 64 KiB", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_SidecarInputSideOverLimit_ClearError()
+    {
+        // (A model with a dynamic input size takes its size from the description.)
+        var description = new ModelDescription { InputName = "input", OutputName = "output", OutputLength = 10, Width = 4097, Height = 224 };
+
+        var ex = Assert.Throws<ModelDescriptionException>(description.Validate);
+
+        Assert.Contains("width/height must be 1..4096", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Load_LabelsCountMismatch_ClearError()
     {

@@ -36,7 +36,10 @@ public sealed class ClassifyCommandTests : IDisposable
                 $"{photos}/c/deep/blue.webp.png,blue",
             ],
             lines.Skip(1).Select(l => string.Join(',', l.Split(',')[0], l.Split(',')[2])));
-        Assert.EndsWith(",\"unsupported-format: not a supported image (JPEG, PNG, BMP, GIF, TIFF, WebP)\"", lines[2], StringComparison.Ordinal);
+        // Every row names the model it came from (the file's SHA-256), error rows too.
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(model)));
+        Assert.EndsWith(",\"unsupported-format: not a supported image (JPEG, PNG, BMP, GIF, TIFF, WebP)\"," + sha, lines[2], StringComparison.Ordinal);
+        Assert.All(lines.Skip(1), l => Assert.EndsWith("," + sha, l, StringComparison.Ordinal));
         Assert.Contains("labeled 4 images (3 ok, 1 errors)", stderr, StringComparison.Ordinal);
     }
 

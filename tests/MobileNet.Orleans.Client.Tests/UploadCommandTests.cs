@@ -7,7 +7,7 @@ namespace MobileNet.Orleans.Client.Tests;
 public sealed class UploadCommandTests
 {
     [SkippableFact]
-    public async Task UploadAsync_SecondRun_SkipsSameLengthBlobsAndReuploadsChangedOnes()
+    public async Task UploadAsync_SecondRun_SkipsUnchangedBlobsAndReuploadsChangedOnes()
     {
         var service = TestStorage.CreateService();
         var container = TestStorage.UniqueContainer("upload");
@@ -30,6 +30,45 @@ public sealed class UploadCommandTests
         }
 
         Assert.Equal(new Dictionary<string, long?> { ["set1/a.jpg"] = 5, ["set1/sub/b.png"] = 4 }, blobs);
+    }
+
+    [SkippableFact]
+    public async Task UploadAsync_FileChangedToSameLength_SendsTheNewBytes()
+    {
+        var service = TestStorage.CreateService();
+        var container = TestStorage.UniqueContainer("upsame");
+        using var dir = new TempDirectory();
+        dir.File("photo.jpg", [1, 2, 3, 4]);
+        dir.File("same.jpg", [5, 6]);
+        var destination = new BlobPath { Container = container, Prefix = "set" };
+        await UploadCommand.UploadAsync(service, new DirectoryInfo(dir.Path), destination, new UploadCommand.UploadOptions(), TextWriter.Null, CancellationToken.None);
+
+        // Edited in place: same byte count, other bytes.
+        dir.File("photo.jpg", [9, 8, 7, 6]);
+        var second = await UploadCommand.UploadAsync(service, new DirectoryInfo(dir.Path), destination, new UploadCommand.UploadOptions(), TextWriter.Null, CancellationToken.None);
+        var third = await UploadCommand.UploadAsync(service, new DirectoryInfo(dir.Path), destination, new UploadCommand.UploadOptions(), TextWriter.Null, CancellationToken.None);
+
+        Assert.Equal((1, 1), (second.Uploaded, second.Skipped));
+        Assert.Equal(new byte[] { 9, 8, 7, 6 }, (await service.GetBlobContainerClient(container).GetBlobClient("set/photo.jpg").DownloadContentAsync()).Value.Content.ToArray());
+        // Unchanged files are still recognised by content: nothing is sent again.
+        Assert.Equal((0, 2), (third.Uploaded, third.Skipped));
+    }
+
+    [SkippableFact]
+    public async Task UploadAsync_SameLengthBlobWrittenByAnotherTool_UploadedAgain()
+    {
+        var service = TestStorage.CreateService();
+        var container = service.GetBlobContainerClient(TestStorage.UniqueContainer("upnomd5"));
+        await container.CreateAsync();
+        using var dir = new TempDirectory();
+        dir.File("a.jpg", [1, 2, 3]);
+        // Same length, other bytes, written by another tool (whether or not it stored a Content-MD5): the file is sent.
+        await container.GetBlobClient("p/a.jpg").UploadAsync(BinaryData.FromBytes([7, 7, 7]));
+
+        var summary = await UploadCommand.UploadAsync(service, new DirectoryInfo(dir.Path), new BlobPath { Container = container.Name, Prefix = "p" }, new UploadCommand.UploadOptions(), TextWriter.Null, CancellationToken.None);
+
+        Assert.Equal((1, 0), (summary.Uploaded, summary.Skipped));
+        Assert.Equal(new byte[] { 1, 2, 3 }, (await container.GetBlobClient("p/a.jpg").DownloadContentAsync()).Value.Content.ToArray());
     }
 
     [SkippableFact]

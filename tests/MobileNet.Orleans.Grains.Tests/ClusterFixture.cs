@@ -5,6 +5,7 @@ using MobileNet.Inference.Architectures;
 using MobileNet.Inference.Onnx;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Grains.Jobs;
+using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
 using Orleans.Configuration;
 using Orleans.Hosting;
@@ -131,6 +132,12 @@ public sealed class TestSiloConfigurator : ISiloConfigurator
             o.CallTimeout = TimeSpan.FromSeconds(5);
             o.DrainTimeout = TimeSpan.FromSeconds(5);
             o.CacheDirectory = CacheDirectory!;
+        });
+        // Every container of these tests is named t-... (JobTestData.UniqueContainer).
+        siloBuilder.Services.Configure<StorageScopeOptions>(o =>
+        {
+            o.Read.Add("t-*");
+            o.Write.Add("t-*");
         });
         siloBuilder.Services.Configure<CoordinatorOptions>(o =>
         {

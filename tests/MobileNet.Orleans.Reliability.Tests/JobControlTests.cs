@@ -122,8 +122,10 @@ public sealed class JobControlTests(ITestOutputHelper output)
         await run.CliOkAsync(["models", "build", "--arch", "mobilenet-v1", "--width", "0.25", "--resolution", "96", "--seed", "8", "-o", own]);
         var poisoned = "rel-poisoned-" + Guid.NewGuid().ToString("N")[..8];
         await run.CliOkAsync(["models", "upload", poisoned, "--file", own, "--labels", model.LabelsPath, .. run.Cluster.StorageArgs]);
-        await new BlobServiceClient(run.Cluster.Storage).GetBlobContainerClient(ModelStoreLayout.Container)
-            .GetBlobClient(ModelStoreLayout.ModelBlob(poisoned)).UploadAsync(BinaryData.FromBytes(await File.ReadAllBytesAsync(model.ModelPath)), overwrite: true);
+        // The artifact the manifest (and so every job) pins, stored by its hash, gets other bytes.
+        var models = new BlobServiceClient(run.Cluster.Storage).GetBlobContainerClient(ModelStoreLayout.Container);
+        var pinned = ModelManifestJson.Deserialize((await models.GetBlobClient(ModelStoreLayout.ManifestBlob(poisoned)).DownloadContentAsync()).Value.Content.ToString());
+        await models.GetBlobClient(ModelStoreLayout.ArtifactBlob(poisoned, pinned.Sha256)).UploadAsync(BinaryData.FromBytes(await File.ReadAllBytesAsync(model.ModelPath)), overwrite: true);
 
         // A few shards of the small dataset with the bad model, beside a healthy job on the same silos.
         var poisonedJob = await run.SubmitAsync("images", poisoned, (names.Count / 3) + 1);

@@ -77,6 +77,9 @@ internal sealed class SiloProcess : IAsyncDisposable
             ["Silo__NumMissedProbesLimit"] = "2",
             ["Silo__NumVotesForDeathDeclaration"] = "1",
             ["Worker__CacheDirectory"] = Path.Combine(Path.GetTempPath(), $"mobilenet-silo-tests-{clusterId}-{name}"),
+            // The tests' containers are all named t-... (SiloTestData.NewId).
+            ["StorageScope__Read__0"] = "t-*",
+            ["StorageScope__Write__0"] = "t-*",
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
         };

@@ -65,6 +65,12 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>The storage scope the silos get: what jobs of the tests may read.</summary>
+    public static IReadOnlyList<string> ReadScope { get; } = ["t-*", "rel-*"];
+
+    /// <summary>What jobs of the tests may write (their own containers and the default output container).</summary>
+    public static IReadOnlyList<string> WriteScope { get; } = ["t-*", "rel-*", "mobilenet-results"];
+
     /// <summary>CLI arguments for storage-only commands (upload, models).</summary>
     public string[] StorageArgs => ["--storage", Storage];
 
@@ -116,6 +122,17 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
         env["Membership__NumMissedTableIAmAliveLimit"] = "2";
         env["Silo__DrainTimeout"] = "00:00:05";
         env["Worker__CacheDirectory"] = Path.Combine(_cacheRoot, name);
+        // Where the tests' jobs read and write: their own containers (t-..., rel-...) and the default output container.
+        foreach (var (entry, position) in ReadScope.Select((e, i) => (e, i)))
+        {
+            env[$"StorageScope__Read__{position}"] = entry;
+        }
+
+        foreach (var (entry, position) in WriteScope.Select((e, i) => (e, i)))
+        {
+            env[$"StorageScope__Write__{position}"] = entry;
+        }
+
         env["DOTNET_gcServer"] = "0";
         env["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in _settings.Concat(settings ?? new Dictionary<string, string>()))

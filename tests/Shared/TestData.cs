@@ -59,10 +59,12 @@ internal static class TestData
     {
         var lines = File.ReadAllLines(path, Encoding.UTF8);
         Assert.StartsWith("image,index_1,label_1,score_1", lines[0], StringComparison.Ordinal);
+        var errorColumn = SplitCsv(lines[0]).IndexOf("error");
+        Assert.True(errorColumn > 0, "no error column in " + lines[0]);
         return [.. lines.Skip(1).Select(line =>
         {
             var fields = SplitCsv(line);
-            var error = fields[^1].Length == 0 ? null : fields[^1];
+            var error = fields[errorColumn].Length == 0 ? null : fields[errorColumn];
             return (fields[0], fields[1].Length == 0 ? -1 : int.Parse(fields[1], CultureInfo.InvariantCulture), error);
         })];
     }

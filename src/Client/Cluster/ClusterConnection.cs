@@ -129,7 +129,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
     }
 
-    /// <summary>The innermost useful message on one line.</summary>
+    /// <summary>The innermost useful message on one line, secrets removed (every caller prints it).</summary>
     internal static string OneLine(Exception ex)
     {
         var inner = ex;
@@ -144,7 +144,7 @@ public sealed class ClusterConnection : IAsyncDisposable
             message = $"{message} ({cause.Message})";
         }
 
-        var firstLine = message.Split('\n', 2)[0].Trim();
+        var firstLine = SecretRedaction.Redact(message.Split('\n', 2)[0].Trim());
         return firstLine.Length > 300 ? firstLine[..300] + "..." : firstLine;
     }
 }

@@ -100,6 +100,13 @@ public static class ClassifyCommand
             MaxImageBytes = classifier.Preprocessor.Limits.MaxBytes,
         });
         var progress = new ProgressReporter(stderr, images.Count, ProgressReporter.IsTerminal(stderr));
+        // Rows name the model file's SHA-256, as cluster results name the pinned model's.
+        string modelSha;
+        await using (var modelFile = File.OpenRead(classifier.Description.ModelPath ?? request.Model))
+        {
+            modelSha = Convert.ToHexStringLower(await System.Security.Cryptography.SHA256.HashDataAsync(modelFile, ct));
+        }
+
         var sources = images.Select(path => ImageSource.FromFile(path)).ToAsyncEnumerable();
 
         if (request.OutputPath is null)
@@ -125,7 +132,7 @@ public static class ClassifyCommand
             await foreach (var record in records)
             {
                 progress.Report(record.Error is not null);
-                yield return record;
+                yield return record with { Model = modelSha };
             }
         }
     }

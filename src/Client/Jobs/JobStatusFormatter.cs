@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
 
 namespace MobileNet.Orleans.Client.Jobs;
@@ -70,12 +71,17 @@ public static class JobStatusFormatter
             }
             else
             {
-                w.WriteString("failureReason", status.FailureReason);
+                w.WriteString("failureReason", SecretRedaction.Redact(status.FailureReason));
             }
 
             w.WriteBoolean("listingComplete", status.ListingComplete);
             w.WriteNumber("shardsRedispatched", status.ShardsRedispatched);
             w.WriteString("model", status.Spec.ModelName);
+            if (status.Model is { } pinned)
+            {
+                w.WriteString("modelSha256", pinned.Sha256);
+            }
+
             w.WriteString("source", status.Spec.Source.ToString());
             w.WriteString("output", status.Spec.Output.ToString());
             w.WriteNumber("topK", status.Spec.TopK);
@@ -94,7 +100,7 @@ public static class JobStatusFormatter
         var b = new StringBuilder();
         b.Append(c, $"job        {status.JobId}\n");
         b.Append(c, $"state      {status.State}\n");
-        b.Append(c, $"model      {status.Spec.ModelName} (top-{status.Spec.TopK})\n");
+        b.Append(c, $"model      {status.Spec.ModelName} (top-{status.Spec.TopK}){(status.Model is { } pinned ? $", sha256 {pinned.Sha256}" : "")}\n");
         b.Append(c, $"source     {status.Spec.Source}{(status.Spec.ManifestBlob is { } m ? $" (manifest {m})" : "")}\n");
         b.Append(c, $"output     {status.Spec.Output}\n");
         b.Append(c, $"images     {Processed(status)} of {status.TotalImages}{(status.ListingComplete ? "" : "+ (still listing)")} done: {status.Labeled} labeled, {status.Errors} errors\n");
@@ -106,12 +112,12 @@ public static class JobStatusFormatter
         b.Append(c, $"ended      {FormatTime(status.EndedAt)}{(status.StartedAt is { } s && status.EndedAt is { } e ? $" (took {(e - s).TotalSeconds:0.0} s)" : "")}\n");
         if (status.FailureReason is { } reason)
         {
-            b.Append(c, $"failure    {reason}\n");
+            b.Append(c, $"failure    {SecretRedaction.Redact(reason)}\n");
         }
 
         foreach (var failed in status.FailedShards)
         {
-            b.Append(c, $"  shard {failed.ShardId} failed after {failed.Attempts} attempt(s), {failed.Images} images: {failed.Reason}\n");
+            b.Append(c, $"  shard {failed.ShardId} failed after {failed.Attempts} attempt(s), {failed.Images} images: {SecretRedaction.Redact(failed.Reason)}\n");
         }
 
         return b.ToString();

@@ -34,4 +34,10 @@ public static class JobDefaults
     public const int MaxShardSize = 10_000;
     public const int MaxTopK = 1000;
     public const int MaxShardAttempts = 3;
+
+    /// <summary>Top-k x shard size: bounds the labels one shard result holds (and a worker keeps in memory).</summary>
+    public const int MaxLabelsPerShard = 100_000;
+
+    /// <summary>Longest line of a <c>--manifest</c> blob (a blob name is at most 1,024 characters).</summary>
+    public const int MaxManifestLineLength = 1024;
 }

@@ -20,6 +20,7 @@ public static partial class JobSpecValidation
         Require(IsValidModelName(spec.ModelName), $"model name '{spec.ModelName}' must be 1-64 characters of lowercase letters, digits, '.', '_' or '-', starting with a letter or digit");
         Require(spec.TopK is >= 1 and <= JobDefaults.MaxTopK, $"top-k must be between 1 and {JobDefaults.MaxTopK} (got {spec.TopK})");
         Require(spec.ShardSize is >= 1 and <= JobDefaults.MaxShardSize, $"shard size must be between 1 and {JobDefaults.MaxShardSize} (got {spec.ShardSize})");
+        Require((long)spec.TopK * spec.ShardSize <= JobDefaults.MaxLabelsPerShard, $"top-k x shard size must be at most {JobDefaults.MaxLabelsPerShard} labels per shard (got {spec.TopK} x {spec.ShardSize} = {(long)spec.TopK * spec.ShardSize}); lower --top-k or --shard-size");
         Require(spec.MaxShardAttempts is >= 1 and <= MaxAttemptsLimit, $"max shard attempts must be between 1 and {MaxAttemptsLimit} (got {spec.MaxShardAttempts})");
         Require(IsSafeBlobPath(spec.Output!.Prefix, allowEmpty: true), $"output prefix '{spec.Output.Prefix}' must not contain '.' or '..' segments, backslashes or control characters, and be at most 1024 characters");
         if (spec.ManifestBlob is { } manifest)

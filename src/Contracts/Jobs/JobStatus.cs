@@ -1,3 +1,5 @@
+using MobileNet.Orleans.Contracts.Models;
+
 namespace MobileNet.Orleans.Contracts.Jobs;
 
 [GenerateSerializer, Alias("mobilenet.job-state")]
@@ -59,6 +61,9 @@ public sealed record JobStatus
 
     /// <summary>Shards that failed every attempt (at most the first few), with the last reason.</summary>
     [Id(20)] public IReadOnlyList<ShardFailure> FailedShards { get; init; } = [];
+
+    /// <summary>The model version the job uses (pinned at submit): its SHA-256 is in <c>summary.json</c>.</summary>
+    [Id(21)] public PinnedModel? Model { get; init; }
 
     public bool IsTerminal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }

@@ -1,3 +1,4 @@
+using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 
 namespace MobileNet.Orleans.Contracts.Jobs;
@@ -43,6 +44,9 @@ public sealed record ShardLease
     [Id(8)] public required TimeSpan LeaseDuration { get; init; }
 
     [Id(9)] public int ImageCount { get; init; }
+
+    /// <summary>The model version pinned at submit (null only for jobs submitted before models were pinned).</summary>
+    [Id(10)] public PinnedModel? Model { get; init; }
 }
 
 /// <summary>Progress a worker reports while it holds a lease.</summary>

@@ -30,4 +30,9 @@ public sealed class CoordinatorOptions
     /// <summary>Window over which images per second is measured.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Shards one job may have: the job's state grows with them (a few dozen bytes each), so a source too large
+    /// for its shard size fails the job with a reason instead of growing it without bound.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxShards { get; set; } = 100_000;
 }

@@ -13,14 +13,14 @@ internal static class FailedShardResults
 {
     public const string ErrorCode = "shard-failed";
 
-    public static async Task WriteAsync(BlobClient manifest, BlobClient result, string reason, CancellationToken cancellationToken)
+    public static async Task WriteAsync(BlobClient manifest, BlobClient result, string reason, string? modelSha256, CancellationToken cancellationToken)
     {
         var names = await ShardManifestFile.ReadAsync(manifest, cancellationToken);
         var error = new ImageError(ErrorCode, reason);
         var text = new StringBuilder(names.Count * 96);
         foreach (var name in names)
         {
-            text.Append(LabelingRecordFormat.ToJsonLine(LabelingRecord.Failed(name, error))).Append(LabelingRecordFormat.LineTerminator);
+            text.Append(LabelingRecordFormat.ToJsonLine(LabelingRecord.Failed(name, error) with { Model = modelSha256 })).Append(LabelingRecordFormat.LineTerminator);
         }
 
         await result.UploadAsync(BinaryData.FromString(text.ToString()), overwrite: true, cancellationToken);

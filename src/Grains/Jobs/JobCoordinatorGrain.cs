@@ -4,7 +4,6 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Contracts.Jobs;
-using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Storage;
@@ -20,6 +19,7 @@ namespace MobileNet.Orleans.Grains.Jobs;
 public sealed partial class JobCoordinatorGrain(
     [PersistentState("job", "jobs")] IPersistentState<JobCoordinatorState> store,
     JobStorage storage,
+    StorageScope scope,
     JobMetrics metrics,
     IOptions<CoordinatorOptions> options,
     ILogger<JobCoordinatorGrain> logger) : Grain, IJobCoordinatorGrain, IRemindable
@@ -93,6 +93,8 @@ public sealed partial class JobCoordinatorGrain(
         ArgumentNullException.ThrowIfNull(spec);
         JobId.Validate(JobKey);
         JobSpecValidation.Validate(spec);
+        // Before any storage call: a refused container gets the same answer whether it exists or not.
+        scope.Check(spec);
         if (State.Spec is { } existing)
         {
             // A retried submit (the client timed out, say) must not start a second job.
@@ -101,27 +103,13 @@ public sealed partial class JobCoordinatorGrain(
                 : throw new ArgumentException($"job id '{JobKey}' is already used by another job");
         }
 
-        var models = storage.Coordinator.GetBlobContainerClient(ModelStoreLayout.Container);
-        if (!await models.GetBlobClient(ModelStoreLayout.ManifestBlob(spec.ModelName)).ExistsAsync())
-        {
-            throw new ArgumentException($"model '{spec.ModelName}' is not in the model store: upload it with 'mobilenet models upload {spec.ModelName} --file <model.onnx>'");
-        }
-
-        var source = storage.Coordinator.GetBlobContainerClient(spec.Source.Container);
-        if (!await source.ExistsAsync())
-        {
-            throw new ArgumentException($"source container '{spec.Source.Container}' does not exist");
-        }
-
-        if (spec.ManifestBlob is { } manifest && !await source.GetBlobClient(manifest).ExistsAsync())
-        {
-            throw new ArgumentException($"manifest blob '{manifest}' does not exist in container '{spec.Source.Container}'");
-        }
-
+        var model = await SubmitChecks.PinModelAsync(storage.Coordinator, spec);
+        await SubmitChecks.RequireSourceAsync(storage.Coordinator, spec);
         await storage.Coordinator.GetBlobContainerClient(spec.Output.Container).CreateIfNotExistsAsync();
 
         State.JobId = JobKey;
         State.Spec = spec;
+        State.Model = model;
         State.State = JobState.Pending;
         State.SubmittedAt = DateTimeOffset.UtcNow;
         await PersistAsync();
@@ -233,6 +221,7 @@ public sealed partial class JobCoordinatorGrain(
                 TopK = spec.TopK,
                 LeaseDuration = settings.LeaseDuration,
                 ImageCount = shard.ImageCount,
+                Model = State.Model,
             });
         }
 
@@ -386,6 +375,11 @@ public sealed partial class JobCoordinatorGrain(
                 var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
                 foreach (var name in batch.Names)
                 {
+                    if (spec.ManifestBlob is not null && !scope.CanRead(spec.Source.Container, name))
+                    {
+                        throw new InvalidManifestException($"manifest '{spec.ManifestBlob}' names an image outside the storage scope jobs may read: '{CleanReason(name)}'");
+                    }
+
                     if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
                     {
                         listingBuffer.Add(name);
@@ -394,6 +388,12 @@ public sealed partial class JobCoordinatorGrain(
 
                 if (listingBuffer.Count >= spec.ShardSize || (batch.End && listingBuffer.Count > 0))
                 {
+                    if (State.Shards.Count >= settings.MaxShards)
+                    {
+                        await EndJobAsync(JobState.Failed, $"the source holds more than {settings.MaxShards} shards of {spec.ShardSize} images (the most one job may have); use a larger --shard-size or split the job");
+                        return;
+                    }
+
                     await CutShardAsync(spec, cancellationToken);
                     cut++;
                 }
@@ -409,6 +409,11 @@ public sealed partial class JobCoordinatorGrain(
             while (!State.ListingComplete && budget.Elapsed < settings.ListingTurnBudget);
 
             listingBackoff = TimeSpan.Zero;
+        }
+        catch (InvalidManifestException ex)
+        {
+            await EndJobAsync(JobState.Failed, ex.Message);
+            return;
         }
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
@@ -553,7 +558,7 @@ public sealed partial class JobCoordinatorGrain(
                 var result = JobOutputLayout.ShardResult(spec.Output, JobKey, shard.Id);
                 var container = storage.Coordinator.GetBlobContainerClient(result.Container);
                 await FailedShardResults.WriteAsync(
-                    container.GetBlobClient(manifest.Prefix), container.GetBlobClient(result.Prefix), shard.LastError ?? "failed", cancellationToken);
+                    container.GetBlobClient(manifest.Prefix), container.GetBlobClient(result.Prefix), shard.LastError ?? "failed", State.Model?.Sha256, cancellationToken);
                 shard.ErrorRowsWritten = true;
                 dirty = true;
                 written++;
@@ -866,6 +871,7 @@ public sealed partial class JobCoordinatorGrain(
             FailureReason = State.FailureReason,
             ShardsRedispatched = State.ShardsRedispatched,
             FailedShards = failures,
+            Model = State.Model,
         };
     }
 

@@ -1,4 +1,5 @@
 using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Contracts.Models;
 
 namespace MobileNet.Orleans.Grains.Jobs;
 
@@ -40,6 +41,9 @@ public sealed class JobCoordinatorState
 
     /// <summary>Summary blob written and registry told, once the job ended.</summary>
     [Id(13)] public bool EndRecorded { get; set; }
+
+    /// <summary>The model version read from the model store at submit; every lease carries it.</summary>
+    [Id(14)] public PinnedModel? Model { get; set; }
 }
 
 [GenerateSerializer, Alias("mobilenet.shard-status")]

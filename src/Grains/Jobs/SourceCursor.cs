@@ -148,10 +148,21 @@ internal static class ListingCheckpoint
     }
 }
 
-/// <summary>A user-supplied manifest blob listing image names one per line; the checkpoint is the number of lines consumed.</summary>
+/// <summary>A <c>--manifest</c> blob the job cannot use (a line too long, a name outside the storage scope): the job fails with this reason.</summary>
+internal sealed class InvalidManifestException(string message) : Exception(message);
+
+/// <summary>
+/// A user-supplied manifest blob listing image names one per line; the checkpoint is the number of lines consumed.
+/// Lines are read with a bound (<see cref="JobDefaults.MaxManifestLineLength"/>): a manifest of one endless line must
+/// not be read into memory whole.
+/// </summary>
 internal sealed class ManifestBlobCursor(BlobClient manifest, string? checkpoint) : SourceCursor
 {
     private readonly long skip = checkpoint is null ? 0 : long.Parse(checkpoint, CultureInfo.InvariantCulture);
+    private readonly char[] buffer = new char[8192];
+    private readonly System.Text.StringBuilder line = new(JobDefaults.MaxManifestLineLength);
+    private int bufferStart;
+    private int bufferEnd;
     private StreamReader? reader;
     private long consumed;
     private bool ended;
@@ -170,7 +181,7 @@ internal sealed class ManifestBlobCursor(BlobClient manifest, string? checkpoint
             reader = new StreamReader(await manifest.OpenReadAsync(cancellationToken: cancellationToken));
             for (consumed = 0; consumed < skip; consumed++)
             {
-                if (await reader.ReadLineAsync(cancellationToken) is null)
+                if (await ReadLineAsync(consumed + 1, cancellationToken) is null)
                 {
                     break;
                 }
@@ -180,8 +191,8 @@ internal sealed class ManifestBlobCursor(BlobClient manifest, string? checkpoint
         var names = new List<string>(max);
         while (names.Count < max)
         {
-            var line = await reader.ReadLineAsync(cancellationToken);
-            if (line is null)
+            var text = await ReadLineAsync(consumed + 1, cancellationToken);
+            if (text is null)
             {
                 ended = true;
                 break;
@@ -189,13 +200,63 @@ internal sealed class ManifestBlobCursor(BlobClient manifest, string? checkpoint
 
             consumed++;
             // Names are kept verbatim (leading spaces are legal in blob names); blank lines are skipped.
-            if (!string.IsNullOrWhiteSpace(line))
+            if (!string.IsNullOrWhiteSpace(text))
             {
-                names.Add(line);
+                names.Add(text);
             }
         }
 
         return new SourceBatch(names, ended);
+    }
+
+    /// <summary>The next line without its terminator (\n, \r\n or \r), or null at the end.</summary>
+    private async Task<string?> ReadLineAsync(long number, CancellationToken cancellationToken)
+    {
+        line.Clear();
+        var any = false;
+        while (true)
+        {
+            if (bufferStart == bufferEnd)
+            {
+                bufferStart = 0;
+                bufferEnd = await reader!.ReadAsync(buffer, cancellationToken);
+                if (bufferEnd == 0)
+                {
+                    return any ? line.ToString() : null;
+                }
+            }
+
+            any = true;
+            var c = buffer[bufferStart++];
+            if (c == '\n')
+            {
+                return line.ToString();
+            }
+
+            if (c == '\r')
+            {
+                if (bufferStart == bufferEnd)
+                {
+                    bufferStart = 0;
+                    bufferEnd = await reader!.ReadAsync(buffer, cancellationToken);
+                }
+
+                if (bufferStart < bufferEnd && buffer[bufferStart] == '\n')
+                {
+                    bufferStart++;
+                }
+
+                return line.ToString();
+            }
+
+            if (line.Length == JobDefaults.MaxManifestLineLength)
+            {
+                throw new InvalidManifestException(string.Create(CultureInfo.InvariantCulture,
+                    $"manifest '{manifest.Name}' line {number} is longer than {JobDefaults.MaxManifestLineLength} characters (a blob name is at most 1,024)"));
+            }
+
+            line.Append(c);
+        }
     }
 
     public override ValueTask DisposeAsync()

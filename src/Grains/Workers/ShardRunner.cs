@@ -58,7 +58,15 @@ public sealed partial class ShardRunner(
         LogStarted(logger, leaseRef.JobId, leaseRef.ShardId, lease.Attempt, lease.ImageCount);
         try
         {
-            var classifier = await models.GetAsync(lease.ModelName, token);
+            // Exactly the version pinned at submit, whatever was uploaded since.
+            var pin = lease.Model ?? await models.CurrentAsync(lease.ModelName, token);
+            using var model = await models.AcquireAsync(pin, token);
+            var classifier = model.Classifier;
+            if (lease.TopK > classifier.Description.ClassCount)
+            {
+                throw new ModelUnavailableException(ModelUnavailableReason.Mismatch, $"top-k {lease.TopK} is more than model '{pin.Name}' has classes ({classifier.Description.ClassCount})");
+            }
+
             var names = await ShardManifestFile.ReadAsync(
                 storage.Workers.GetBlobContainerClient(lease.ManifestBlob.Container).GetBlobClient(lease.ManifestBlob.Prefix), token);
             var images = storage.Workers.GetBlobContainerClient(lease.SourceContainer);
@@ -76,7 +84,7 @@ public sealed partial class ShardRunner(
             var sources = names.Select(name => BlobImageSources.Create(images, name, settings.MaxImageBytes)).ToAsyncEnumerable();
             await foreach (var record in pipeline.RunAsync(sources, token))
             {
-                results.Append(LabelingRecordFormat.ToJsonLine(record)).Append(LabelingRecordFormat.LineTerminator);
+                results.Append(LabelingRecordFormat.ToJsonLine(record with { Model = pin.Sha256 })).Append(LabelingRecordFormat.LineTerminator);
                 progress.Add(record.Succeeded);
             }
 

@@ -15,11 +15,14 @@ public sealed record LabelingRecord(string Image, IReadOnlyList<LabelScore> Labe
         return new LabelingRecord(image, [], error.ToString());
     }
 
+    /// <summary>Lowercase hex SHA-256 of the ONNX model that labeled the image (null when not recorded).</summary>
+    public string? Model { get; init; }
+
     public bool Succeeded => Error is null;
 
     // Records compare by content (the list by elements) so round-trip tests and result merges can compare them.
     public bool Equals(LabelingRecord? other) =>
-        other is not null && Image == other.Image && Error == other.Error && Labels.SequenceEqual(other.Labels);
+        other is not null && Image == other.Image && Error == other.Error && Model == other.Model && Labels.SequenceEqual(other.Labels);
 
     public override int GetHashCode() => HashCode.Combine(Image, Error, Labels.Count);
 }

@@ -16,13 +16,18 @@ public enum LabelingOutputFormat
 /// <summary>
 /// The one definition of the result formats, shared by the local <c>classify</c> command and distributed job results so
 /// both produce byte-identical files. Lines carry no terminator; writers end each with <see cref="LineTerminator"/>.
-/// JSONL: <c>{"image":"a.jpg","labels":[{"index":472,"label":"canoe","score":0.81}],"error":null}</c>.
-/// CSV (RFC 4180 quoting): <c>image,index_1,label_1,score_1,...,index_k,label_k,score_k,error</c>.
+/// JSONL: <c>{"image":"a.jpg","labels":[{"index":472,"label":"canoe","score":0.81}],"error":null,"model":"&lt;sha256&gt;"}</c>
+/// (<c>model</c> only when known). CSV (RFC 4180 quoting):
+/// <c>image,index_1,label_1,score_1,...,index_k,label_k,score_k,error,model_sha256</c>; a text cell starting with
+/// <c>=</c>, <c>+</c>, <c>-</c> or <c>@</c> (which a spreadsheet would run as a formula) is prefixed with <c>'</c>.
 /// Scores are written in the shortest form that round-trips the float exactly.
 /// </summary>
 public static class LabelingRecordFormat
 {
     public const string LineTerminator = "\n";
+
+    /// <summary>Characters that make a spreadsheet treat a cell as a formula (CSV injection).</summary>
+    private static readonly SearchValues<char> FormulaStarts = SearchValues.Create("=+-@");
 
     private static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -58,6 +63,11 @@ public static class LabelingRecordFormat
             else
             {
                 writer.WriteString("error", record.Error);
+            }
+
+            if (record.Model is not null)
+            {
+                writer.WriteString("model", record.Model);
             }
 
             writer.WriteEndObject();
@@ -105,7 +115,15 @@ public static class LabelingRecordFormat
                     : throw new FormatException("\"error\" must be a string or null");
             }
 
-            return new LabelingRecord(image, labels, error);
+            string? model = null;
+            if (root.TryGetProperty("model", out var modelElement) && modelElement.ValueKind != JsonValueKind.Null)
+            {
+                model = modelElement.ValueKind == JsonValueKind.String
+                    ? modelElement.GetString()
+                    : throw new FormatException("\"model\" must be a string or null");
+            }
+
+            return new LabelingRecord(image, labels, error) { Model = model };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
@@ -122,7 +140,7 @@ public static class LabelingRecordFormat
             builder.Append(CultureInfo.InvariantCulture, $",index_{i},label_{i},score_{i}");
         }
 
-        return builder.Append(",error").ToString();
+        return builder.Append(",error,model_sha256").ToString();
     }
 
     /// <summary>One CSV row with exactly <paramref name="topK"/> label column triples (empty cells when fewer labels).</summary>
@@ -152,6 +170,12 @@ public static class LabelingRecordFormat
         if (record.Error is not null)
         {
             AppendCsvField(builder, record.Error);
+        }
+
+        builder.Append(',');
+        if (record.Model is not null)
+        {
+            AppendCsvField(builder, record.Model);
         }
 
         return builder.ToString();
@@ -190,6 +214,12 @@ public static class LabelingRecordFormat
 
     private static void AppendCsvField(StringBuilder builder, string value)
     {
+        // Image names, labels and errors are data from whoever named the files or uploaded the model: neutralised, not run.
+        if (value.Length > 0 && FormulaStarts.Contains(value[0]))
+        {
+            value = "'" + value;
+        }
+
         if (value.AsSpan().IndexOfAny(",\"\r\n") < 0)
         {
             builder.Append(value);

@@ -56,6 +56,12 @@ public sealed class ModelDescription
     public const int DefaultImageSize = 224;
     public const float DefaultCropFraction = 0.875f;
 
+    /// <summary>Largest model description (sidecar JSON) read: a description is a few hundred bytes.</summary>
+    public const int MaxSidecarBytes = 64 * 1024;
+
+    /// <summary>Largest input width or height a description may declare (a 4096 x 4096 float tensor is 192 MiB per image).</summary>
+    public const int MaxInputSide = 4096;
+
     /// <summary>torchvision ImageNet normalisation, the default for NCHW models.</summary>
     public static readonly IReadOnlyList<float> ImageNetMean = [0.485f, 0.456f, 0.406f];
 
@@ -286,7 +292,7 @@ public sealed class ModelDescription
     public void Validate()
     {
         var where = SidecarPath ?? ModelPath ?? "model description";
-        Check(Width is > 0 and <= 8192 && Height is > 0 and <= 8192, $"width/height must be 1..8192, got {Width}x{Height}");
+        Check(Width is > 0 and <= MaxInputSide && Height is > 0 and <= MaxInputSide, $"width/height must be 1..{MaxInputSide}, got {Width}x{Height}");
         Check(Mean.Count == 3 && Std.Count == 3, "mean and std must have 3 values (one per channel)");
         Check(Std.All(s => float.IsFinite(s) && s != 0f), "std values must be finite and non-zero");
         Check(Mean.All(float.IsFinite), "mean values must be finite");
@@ -330,16 +336,17 @@ public sealed class ModelDescription
 
     private static string? ResolveLabelsPath(string modelPath, string sidecarPath, string? fromSidecar, string? explicitPath)
     {
+        var modelDirectory = Path.GetDirectoryName(modelPath)!;
+        // Checked even when the caller names the labels: a description pointing outside its folder is refused, not ignored.
+        var fromSidecarPath = fromSidecar is null ? null : ResolveInsideFolder(modelDirectory, fromSidecar, $"{sidecarPath}: \"labels\"");
         if (explicitPath is not null)
         {
             return File.Exists(explicitPath) ? Path.GetFullPath(explicitPath)
                 : throw new ModelDescriptionException($"labels file not found: {explicitPath}");
         }
 
-        var modelDirectory = Path.GetDirectoryName(modelPath)!;
-        if (fromSidecar is not null)
+        if (fromSidecarPath is { } path)
         {
-            var path = Path.GetFullPath(fromSidecar, modelDirectory);
             return File.Exists(path) ? path
                 : throw new ModelDescriptionException($"{sidecarPath}: labels file '{fromSidecar}' not found (looked at {path})");
         }
@@ -347,10 +354,61 @@ public sealed class ModelDescription
         return DefaultLabelFileNames.Select(name => Path.Combine(modelDirectory, name)).FirstOrDefault(File.Exists);
     }
 
+    /// <summary>
+    /// Resolves a file a model description names (its labels) inside the model's own folder: a plain relative path,
+    /// no absolute path, no <c>..</c>, no link leading out. A description is data from whoever uploaded the model; it
+    /// must not make a silo (or the uploader's CLI) read any other file. Throws <see cref="ModelDescriptionException"/>.
+    /// </summary>
+    public static string ResolveInsideFolder(string folder, string relativePath, string what)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentNullException.ThrowIfNull(what);
+        if (string.IsNullOrWhiteSpace(relativePath) || relativePath.Any(char.IsControl))
+        {
+            throw new ModelDescriptionException($"{what} must name a file in the model's folder");
+        }
+
+        if (Path.IsPathRooted(relativePath) || relativePath.Contains(':', StringComparison.Ordinal) || relativePath.Contains('\\', StringComparison.Ordinal))
+        {
+            throw new ModelDescriptionException($"{what} '{relativePath}' is an absolute path; name a file inside the model's folder (e.g. \"labels.txt\")");
+        }
+
+        if (relativePath.Split('/').Any(segment => segment == ".."))
+        {
+            throw new ModelDescriptionException($"{what} '{relativePath}' leaves the model's folder ('..'); name a file inside it");
+        }
+
+        var root = Path.GetFullPath(folder);
+        var rootWithSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        var full = Path.GetFullPath(relativePath, root);
+        if (!full.StartsWith(rootWithSeparator, StringComparison.Ordinal))
+        {
+            throw new ModelDescriptionException($"{what} '{relativePath}' is outside the model's folder");
+        }
+
+        // A link inside the folder may still point out of it.
+        var info = new FileInfo(full);
+        if (info.Exists && info.LinkTarget is not null)
+        {
+            var target = info.ResolveLinkTarget(returnFinalTarget: true)?.FullName;
+            if (target is null || !Path.GetFullPath(target).StartsWith(rootWithSeparator, StringComparison.Ordinal))
+            {
+                throw new ModelDescriptionException($"{what} '{relativePath}' is a link to a file outside the model's folder");
+            }
+        }
+
+        return full;
+    }
+
     private static Sidecar ReadSidecar(string path)
     {
         try
         {
+            if (new FileInfo(path).Length > MaxSidecarBytes)
+            {
+                throw new ModelDescriptionException($"{path}: the model description is larger than {MaxSidecarBytes / 1024} KiB; a description holds a few fields");
+            }
+
             using var stream = File.OpenRead(path);
             return JsonSerializer.Deserialize<Sidecar>(stream, SidecarJson)
                 ?? throw new ModelDescriptionException($"{path}: the sidecar must be a JSON object");

@@ -3,6 +3,8 @@ using System.Net;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Grains;
 using MobileNet.Orleans.Grains.Jobs;
+using MobileNet.Orleans.Grains.Models;
+using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
 using Orleans.Configuration;
 
@@ -39,6 +41,10 @@ public static partial class SiloHostingExtensions
             .PostConfigure(o => o.DrainTimeout = silo.DrainTimeout)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<CoordinatorOptions>().Bind(configuration.GetSection(CoordinatorOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ModelCacheOptions>().Bind(configuration.GetSection(ModelCacheOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<StorageScopeOptions>().Bind(configuration.GetSection(StorageScopeOptions.SectionName))
+            .PostConfigure(o => o.ServiceContainers.AddRange([JobStateContainer, RegistryStateContainer]))
+            .ValidateOnStart();
         // Membership timeouts are explicit: a dead silo's shards move after about ProbeTimeout x NumMissedProbesLimit.
         builder.Services.AddOptions<ClusterMembershipOptions>()
             .Bind(configuration.GetSection("Membership"))
