@@ -1,7 +1,9 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs;
+using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Models;
 using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
@@ -21,6 +23,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddOptions<WorkerOptions>();
         services.AddOptions<CoordinatorOptions>();
         services.AddSingleton(new JobStorage(createBlobClient));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<JobStateStore>();
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ModelCache>();
         services.AddSingleton<ShardRunner>();
