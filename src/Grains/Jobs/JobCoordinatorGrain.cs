@@ -379,23 +379,37 @@ public sealed partial class JobCoordinatorGrain(
             cursor ??= SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
             do
             {
-                // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
-                var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
-                foreach (var name in batch.Names)
+                // Read a few shards' names, write their manifests in parallel, then add them in order with the
+                // checkpoint after the last: listing keeps up with thousands of completions a second.
+                var ready = new List<List<string>>();
+                var end = false;
+                while (ready.Count < settings.ListingParallelism && !end)
                 {
-                    if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
+                    // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
+                    var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
+                    foreach (var name in batch.Names)
                     {
-                        listingBuffer.Add(name);
+                        if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
+                        {
+                            listingBuffer.Add(name);
+                        }
+                    }
+
+                    end = batch.End;
+                    if (listingBuffer.Count >= spec.ShardSize || (end && listingBuffer.Count > 0))
+                    {
+                        ready.Add([.. listingBuffer]);
+                        listingBuffer.Clear();
                     }
                 }
 
-                if (listingBuffer.Count >= spec.ShardSize || (batch.End && listingBuffer.Count > 0))
+                if (ready.Count > 0)
                 {
-                    await CutShardAsync(spec, cancellationToken);
-                    cut++;
+                    await CutShardsAsync(spec, ready, cancellationToken);
+                    cut += ready.Count;
                 }
 
-                if (batch.End)
+                if (end)
                 {
                     header.ListingComplete = true;
                     header.ListingCheckpoint = null;
@@ -437,16 +451,22 @@ public sealed partial class JobCoordinatorGrain(
         }
     }
 
-    private async Task CutShardAsync(JobSpec spec, CancellationToken cancellationToken)
+    private async Task CutShardsAsync(JobSpec spec, List<List<string>> shards, CancellationToken cancellationToken)
     {
-        var id = Ledger.ShardCount;
-        var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, id);
-        await ShardManifestFile.WriteAsync(
-            storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), listingBuffer, cancellationToken);
-        // The record and the checkpoint change together (no await between), so any stored header matches its segments.
-        Ledger.AddShard(listingBuffer.Count);
+        var first = Ledger.ShardCount;
+        await Task.WhenAll(shards.Select((names, i) =>
+        {
+            var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, first + i);
+            return ShardManifestFile.WriteAsync(storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), names, cancellationToken);
+        }));
+
+        // The records and the checkpoint change together (no await between), so any stored header matches its segments.
+        foreach (var names in shards)
+        {
+            Ledger.AddShard(names.Count);
+        }
+
         header.ListingCheckpoint = cursor?.Checkpoint;
-        listingBuffer.Clear();
         if (header.State == JobState.Pending)
         {
             header.State = JobState.Running;
