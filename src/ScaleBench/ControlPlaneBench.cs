@@ -89,6 +89,13 @@ internal static class ControlPlaneBench
                 var asked = Stopwatch.StartNew();
                 var current = await job.GetStatusAsync();
                 latencies.Add(asked.Elapsed.TotalMilliseconds);
+                if (latencies.Count % 10 == 0)
+                {
+                    // Progress on stderr, every second or so.
+                    await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"  {clock.Elapsed.TotalSeconds,6:F1} s: {current.ShardsTotal} shards cut{(current.ListingComplete ? " (all)" : "")}, {current.ShardsDone} done, {current.ShardsRunning} running, {current.ShardsPending} pending; {Interlocked.Read(ref leases)} leases"));
+                }
+
                 peakRss = Math.Max(peakRss, Process.GetCurrentProcess().WorkingSet64);
                 if (current.IsTerminal)
                 {
@@ -116,8 +123,9 @@ internal static class ControlPlaneBench
 
                 if (granted.Count == 0)
                 {
-                    // Listing has not cut the next shard yet, or the job is ending.
-                    await Task.Delay(5);
+                    // Listing has not cut the next shard yet, or the job is ending: poll again soon, as a real
+                    // worker does (it waits Worker:PollInterval, 0.25 s).
+                    await Task.Delay(100);
                     continue;
                 }
 

@@ -31,9 +31,9 @@ public sealed class CoordinatorOptions
     [Range(16, 100_000)]
     public int SegmentSize { get; set; } = 1000;
 
-    /// <summary>Shard manifests written at once while listing.</summary>
-    [Range(1, 64)]
-    public int ListingParallelism { get; set; } = 16;
+    /// <summary>Shards whose names listing writes into one manifest blob (each shard is a byte range of it).</summary>
+    [Range(1, 1000)]
+    public int ShardsPerManifestBlob { get; set; } = 128;
 
     /// <summary>Most shards one lease call gets (a worker asks for its free slots; this bounds a hostile caller).</summary>
     [Range(1, 10_000)]

@@ -9,6 +9,7 @@ using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs.Ledger;
 using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Storage;
+using Orleans.Concurrency;
 using Orleans.Runtime;
 using Orleans.Storage;
 
@@ -21,6 +22,12 @@ namespace MobileNet.Orleans.Grains.Jobs;
 /// records (<see cref="JobStateStore"/>): a change rewrites only the segments it touched, and concurrent lease calls
 /// share one write (group commit), so a lease costs the same whatever the job's size.
 /// </summary>
+/// <remarks>
+/// Reentrant: a lease waits for its write while completions, renewals, listing and housekeeping go on. Every rule runs
+/// synchronously in <see cref="ShardLedger"/> between awaits, and each await is followed by re-checks (job ended?).
+/// Without it, non-interleaved calls and timer turns starve behind the stream of lease calls waiting for storage.
+/// </remarks>
+[Reentrant]
 public sealed partial class JobCoordinatorGrain(
     JobStateStore store,
     JobStorage storage,
@@ -131,6 +138,11 @@ public sealed partial class JobCoordinatorGrain(
         }
 
         await storage.Coordinator.GetBlobContainerClient(spec.Output.Container).CreateIfNotExistsAsync();
+        if (header.Spec is { } raced)
+        {
+            // A concurrent submit (reentrant grain) got here first.
+            return raced == spec ? BuildStatus() : throw new ArgumentException($"job id '{JobKey}' is already used by another job");
+        }
 
         var created = new JobCoordinatorState
         {
@@ -229,7 +241,9 @@ public sealed partial class JobCoordinatorGrain(
                 Attempt = grant.Attempt,
                 MaxAttempts = spec.MaxShardAttempts,
                 SourceContainer = spec.Source.Container,
-                ManifestBlob = JobOutputLayout.ShardManifest(spec.Output, JobKey, grant.ShardId),
+                ManifestBlob = JobOutputLayout.ShardManifest(spec.Output, JobKey, grant.Manifest.Group),
+                ManifestOffset = grant.Manifest.Offset,
+                ManifestLength = grant.Manifest.Length,
                 ResultBlob = JobOutputLayout.ShardResult(spec.Output, JobKey, grant.ShardId),
                 ModelName = spec.ModelName,
                 TopK = spec.TopK,
@@ -346,14 +360,14 @@ public sealed partial class JobCoordinatorGrain(
         {
             listingTimer = this.RegisterGrainTimer(
                 ListingTurnAsync,
-                new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)) { Interleave = false, KeepAlive = true });
+                new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(10)) { Interleave = true, KeepAlive = true });
         }
 
         if ((!IsTerminal || !header.EndRecorded) && housekeepingTimer is null)
         {
             housekeepingTimer = this.RegisterGrainTimer(
                 HousekeepingTurnAsync,
-                new GrainTimerCreationOptions(settings.HousekeepingInterval, settings.HousekeepingInterval) { Interleave = false, KeepAlive = true });
+                new GrainTimerCreationOptions(settings.HousekeepingInterval, settings.HousekeepingInterval) { Interleave = true, KeepAlive = true });
         }
     }
 
@@ -379,11 +393,12 @@ public sealed partial class JobCoordinatorGrain(
             cursor ??= SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
             do
             {
-                // Read a few shards' names, write their manifests in parallel, then add them in order with the
-                // checkpoint after the last: listing keeps up with thousands of completions a second.
-                var ready = new List<List<string>>();
+                // Read a group of shards' names, write them as one manifest blob, then add the shards in order with the
+                // checkpoint after the last: one storage call per group keeps listing ahead of thousands of
+                // completions a second.
+                var ready = new List<IReadOnlyList<string>>();
                 var end = false;
-                while (ready.Count < settings.ListingParallelism && !end)
+                while (ready.Count < settings.ShardsPerManifestBlob && !end)
                 {
                     // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
                     var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
@@ -451,19 +466,17 @@ public sealed partial class JobCoordinatorGrain(
         }
     }
 
-    private async Task CutShardsAsync(JobSpec spec, List<List<string>> shards, CancellationToken cancellationToken)
+    private async Task CutShardsAsync(JobSpec spec, List<IReadOnlyList<string>> shards, CancellationToken cancellationToken)
     {
         var first = Ledger.ShardCount;
-        await Task.WhenAll(shards.Select((names, i) =>
-        {
-            var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, first + i);
-            return ShardManifestFile.WriteAsync(storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), names, cancellationToken);
-        }));
+        var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, first);
+        var ranges = await ShardManifestFile.WriteGroupAsync(
+            storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), shards, cancellationToken);
 
         // The records and the checkpoint change together (no await between), so any stored header matches its segments.
-        foreach (var names in shards)
+        for (var i = 0; i < shards.Count; i++)
         {
-            Ledger.AddShard(names.Count);
+            Ledger.AddShard(shards[i].Count, new ShardManifestRef(first, ranges[i].Offset, ranges[i].Length));
         }
 
         header.ListingCheckpoint = cursor?.Checkpoint;
@@ -542,11 +555,12 @@ public sealed partial class JobCoordinatorGrain(
         {
             try
             {
-                var manifest = JobOutputLayout.ShardManifest(spec.Output, JobKey, id);
+                var where = Ledger.ManifestOf(id) ?? throw new InvalidOperationException($"shard {id} is not in memory");
+                var manifest = JobOutputLayout.ShardManifest(spec.Output, JobKey, where.Group);
                 var result = JobOutputLayout.ShardResult(spec.Output, JobKey, id);
                 var container = storage.Coordinator.GetBlobContainerClient(result.Container);
                 await FailedShardResults.WriteAsync(
-                    container.GetBlobClient(manifest.Prefix), container.GetBlobClient(result.Prefix), Ledger.LastErrorOf(id) ?? "failed", cancellationToken);
+                    container.GetBlobClient(manifest.Prefix), new ManifestRange(where.Offset, where.Length), container.GetBlobClient(result.Prefix), Ledger.LastErrorOf(id) ?? "failed", cancellationToken);
                 Ledger.MarkErrorRowsWritten(id);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -60,7 +60,9 @@ public sealed partial class ShardRunner(
         {
             var classifier = await models.GetAsync(lease.ModelName, token);
             var names = await ShardManifestFile.ReadAsync(
-                storage.Workers.GetBlobContainerClient(lease.ManifestBlob.Container).GetBlobClient(lease.ManifestBlob.Prefix), token);
+                storage.Workers.GetBlobContainerClient(lease.ManifestBlob.Container).GetBlobClient(lease.ManifestBlob.Prefix),
+                new ManifestRange(lease.ManifestOffset, lease.ManifestLength),
+                token);
             var images = storage.Workers.GetBlobContainerClient(lease.SourceContainer);
             var pipeline = new LabelingPipeline(classifier, new LabelingPipelineOptions
             {

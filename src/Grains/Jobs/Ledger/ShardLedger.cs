@@ -11,7 +11,7 @@ namespace MobileNet.Orleans.Grains.Jobs.Ledger;
 /// <see cref="TimeProvider"/>.
 /// </summary>
 /// <remarks>
-/// Memory is O(shards in flight + segments): a shard is a 20-byte slot, leases live in a dictionary of those in
+/// Memory is O(shards in flight + segments): a shard is a 36-byte slot, leases live in a dictionary of those in
 /// flight, and a segment whose shards are all finished and stored drops its slots (any later report for it is stale).
 /// Never-leased shards are the ids from <see cref="Frontier"/> up; shards to redo wait in a sorted set.
 /// </remarks>
@@ -120,8 +120,12 @@ public sealed partial class ShardLedger
     public bool AllShardsFinished =>
         ListingComplete && ShardCount > 0 && ShardsPending == 0 && live.Count == 0 && needErrorRows.Count == 0;
 
-    /// <summary>Adds the next shard (listing order); returns its id.</summary>
-    public int AddShard(int imageCount)
+    /// <summary>
+    /// Adds the next shard (listing order); returns its id. <paramref name="manifest"/> says where its names are: a
+    /// range of the manifest blob of the group starting at shard <see cref="ShardManifestRef.Group"/> (default: a
+    /// blob of its own).
+    /// </summary>
+    public int AddShard(int imageCount, ShardManifestRef? manifest = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(imageCount, 1);
         if (ListingComplete)
@@ -131,7 +135,21 @@ public sealed partial class ShardLedger
 
         var id = ShardCount;
         var segment = SegmentOf(id, create: true)!;
-        segment.Slots![id - segment.First] = new ShardSlot { Status = ShardStatus.Pending, ImageCount = imageCount, Silo = -1 };
+        var where = manifest ?? new ShardManifestRef(id, 0, 0);
+        if (where.Group < 0 || where.Group > id || where.Offset < 0 || where.Length < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(manifest), "a shard's manifest group starts at or before the shard");
+        }
+
+        segment.Slots![id - segment.First] = new ShardSlot
+        {
+            Status = ShardStatus.Pending,
+            ImageCount = imageCount,
+            Silo = -1,
+            ManifestGroup = where.Group,
+            ManifestOffset = where.Offset,
+            ManifestLength = where.Length,
+        };
         segment.Count++;
         segment.Unfinished++;
         segment.Touch();
@@ -178,7 +196,7 @@ public sealed partial class ShardLedger
             var lease = new LiveLease(Guid.NewGuid(), silo, now + settings.LeaseDuration);
             live[id] = lease;
             segment.Touch();
-            granted.Add(new ShardGrant(id, lease.LeaseId, slot.Attempts, slot.ImageCount));
+            granted.Add(new ShardGrant(id, lease.LeaseId, slot.Attempts, slot.ImageCount, new ShardManifestRef(slot.ManifestGroup, slot.ManifestOffset, slot.ManifestLength)));
         }
 
         return granted;
@@ -382,6 +400,19 @@ public sealed partial class ShardLedger
         segment.Touch();
     }
 
+    /// <summary>Where the shard's names are; null for a shard in a finished, stored segment.</summary>
+    public ShardManifestRef? ManifestOf(int shardId)
+    {
+        var segment = SegmentOf(shardId);
+        if (segment?.Slots is not { } slots || shardId - segment.First >= segment.Count)
+        {
+            return null;
+        }
+
+        var slot = slots[shardId - segment.First];
+        return new ShardManifestRef(slot.ManifestGroup, slot.ManifestOffset, slot.ManifestLength);
+    }
+
     /// <summary>The last reason a shard's attempt failed, while it is not done.</summary>
     public string? LastErrorOf(int shardId) => lastErrors.GetValueOrDefault(shardId);
 
@@ -451,6 +482,9 @@ public sealed partial class ShardLedger
                 ImageCount = slot.ImageCount,
                 LastError = slot.Status == ShardStatus.Done ? null : lastErrors.GetValueOrDefault(id),
                 ErrorRowsWritten = slot.ErrorRowsWritten,
+                ManifestGroup = slot.ManifestGroup,
+                ManifestOffset = slot.ManifestOffset,
+                ManifestLength = slot.ManifestLength,
             });
         }
 
@@ -509,6 +543,9 @@ public sealed partial class ShardLedger
                     Errors = shard.Errors,
                     ImageCount = shard.ImageCount,
                     ErrorRowsWritten = shard.ErrorRowsWritten,
+                    ManifestGroup = shard.ManifestGroup,
+                    ManifestOffset = shard.ManifestOffset,
+                    ManifestLength = shard.ManifestLength,
                 };
                 if (shard.LastError is { } error && shard.Status != ShardStatus.Done)
                 {
@@ -697,9 +734,10 @@ public sealed partial class ShardLedger
     [GeneratedRegex(@"[\r\n\t]+", RegexOptions.CultureInvariant)]
     private static partial Regex LineBreaks();
 
-    /// <summary>One shard in memory: 20 bytes. Lease details of running shards live in <see cref="LiveLease"/>.</summary>
+    /// <summary>One shard in memory: 36 bytes. Lease details of running shards live in <see cref="LiveLease"/>.</summary>
     private struct ShardSlot
     {
+        public long ManifestOffset;
         public ShardStatus Status;
         public bool ErrorRowsWritten;
         public byte FreeRetries;
@@ -708,6 +746,8 @@ public sealed partial class ShardLedger
         public int ImageCount;
         public int Labeled;
         public int Errors;
+        public int ManifestGroup;
+        public int ManifestLength;
 
         public int Attempts
         {
@@ -768,7 +808,10 @@ public sealed record ShardLedgerSettings
 }
 
 /// <summary>A shard handed out by <see cref="ShardLedger.Lease"/>.</summary>
-public sealed record ShardGrant(int ShardId, Guid LeaseId, int Attempt, int ImageCount);
+public sealed record ShardGrant(int ShardId, Guid LeaseId, int Attempt, int ImageCount, ShardManifestRef Manifest);
+
+/// <summary>Where a shard's names are: bytes of the manifest blob of the group that starts at shard <paramref name="Group"/> (length 0: all of it).</summary>
+public readonly record struct ShardManifestRef(int Group, long Offset, int Length);
 
 /// <summary>A lease taken back by <see cref="ShardLedger.ExpireLeases"/>.</summary>
 public sealed record LostLease(int ShardId, string Silo, bool SiloGone)

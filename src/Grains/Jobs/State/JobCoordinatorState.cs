@@ -99,4 +99,12 @@ public sealed class StoredShard
 
     /// <summary>For a failed shard: its error rows are in its result blob.</summary>
     [Id(9)] public bool ErrorRowsWritten { get; set; }
+
+    /// <summary>The first shard of the manifest blob holding this shard's names.</summary>
+    [Id(10)] public int ManifestGroup { get; set; }
+
+    /// <summary>Byte range of this shard's names in that blob (length 0: the whole blob).</summary>
+    [Id(11)] public long ManifestOffset { get; set; }
+
+    [Id(12)] public int ManifestLength { get; set; }
 }
