@@ -494,6 +494,22 @@ public sealed class ShardLedgerTests
     }
 
     [Fact]
+    public void Lease_ShardInAGroupManifest_GrantCarriesItsRangeThroughRestore()
+    {
+        var ledger = NewLedger(shards: 0);
+        ledger.AddShard(10, new ShardManifestRef(0, 0, 120));
+        ledger.AddShard(10, new ShardManifestRef(0, 120, 130));
+        var stored = ledger.Snapshot(0).Record;
+
+        var restored = NewLedger(shards: 0);
+        restored.Restore(2, listingComplete: true, redispatched: 0, [stored]);
+
+        Assert.Equal(new ShardManifestRef(0, 120, 130), restored.Lease("silo-a", 2)[1].Manifest);
+        Assert.Equal(new ShardManifestRef(0, 0, 120), restored.ManifestOf(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NewLedger(shards: 0).AddShard(5, new ShardManifestRef(3, 0, 10)));
+    }
+
+    [Fact]
     public void Restore_RecordsBeyondTheHeadersCount_Ignored()
     {
         var ledger = NewLedger(shards: 8, segmentSize: 10);
