@@ -23,7 +23,7 @@ namespace MobileNet.Orleans.ScaleBench;
 /// </summary>
 internal static class ControlPlaneBench
 {
-    private const string Usage = "usage: mobilenet-scale-bench --storage CONNECTION --images N[,N...] [--workers 200] [--shard-size 64] [--segment-size 1000] [--silo-port 14111] [--gateway-port 14112]";
+    private const string Usage = "usage: mobilenet-scale-bench --storage CONNECTION --images N[,N...] [--workers 200] [--shard-size 64] [--segment-size 256] [--silo-port 14111] [--gateway-port 14112]";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -240,7 +240,7 @@ internal static class ControlPlaneBench
             [.. images.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))],
             Int("workers", 200),
             Int("shard-size", JobDefaults.ShardSize),
-            Int("segment-size", 1000),
+            Int("segment-size", new CoordinatorOptions().SegmentSize),
             Int("silo-port", 14111),
             Int("gateway-port", 14112));
     }
