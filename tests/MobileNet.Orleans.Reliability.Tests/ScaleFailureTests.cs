@@ -11,15 +11,22 @@ namespace MobileNet.Orleans.Reliability.Tests;
 [Trait("Category", "Reliability")]
 public sealed class ScaleFailureTests(ITestOutputHelper output)
 {
-    private const int JobImages = 300_000;
-    private const int ShardSize = 250;
     private const double KillAt = 0.4;
+
+    /// <summary>The size; <c>MOBILENET_RELIABILITY_SCALE_IMAGES</c> runs it smaller (a quick check of the mechanics).</summary>
+    private static int JobImages =>
+        int.TryParse(Environment.GetEnvironmentVariable("MOBILENET_RELIABILITY_SCALE_IMAGES"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 1000
+            ? n
+            : 300_000;
+
+    /// <summary>About 1,200 shards at the full size.</summary>
+    private static int ShardSize => Math.Clamp(JobImages / 1200, 16, 1000);
 
     [SkippableFact]
     public async Task KillSilo_CoordinatorHostAtFortyPercentOf300kImages_JobCompletesEachImageOnce()
     {
         ReliabilitySettings.SkipInCi("300,000 images on 3 silos");
-        await using var run = await ScenarioRun.StartAsync("1c", "SIGKILL the coordinator's silo at 40% of a 300,000-image manifest job (3 silos)", output, silos: 3);
+        await using var run = await ScenarioRun.StartAsync("1c", string.Create(CultureInfo.InvariantCulture, $"SIGKILL the coordinator's silo at 40% of a {JobImages:N0}-image manifest job (3 silos)"), output, silos: 3);
         var real = await run.UploadImagesAsync(Faults.Images);
         var names = real.Concat(Enumerable.Range(0, JobImages - real.Count).Select(i => string.Create(CultureInfo.InvariantCulture, $"absent/{i:D7}.jpg"))).ToList();
         var manifestDir = Path.Combine(run.WorkDirectory, "manifest");

@@ -301,11 +301,10 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
-        var attempt = lease.ShardId;
         switch (ledger.Fail(lease, failure, DuringStorageOutage(time.GetUtcNow())))
         {
             case FailureOutcome.Stale:
-                LogStaleReport(logger, JobKey, attempt, "failure");
+                LogStaleReport(logger, JobKey, lease.ShardId, "failure");
                 return;
             case FailureOutcome.ShardFailed:
                 LogShardFailed(logger, JobKey, lease.ShardId, failure.Kind, ShardLedger.CleanReason(failure.Reason));
