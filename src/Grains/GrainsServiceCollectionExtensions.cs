@@ -1,8 +1,10 @@
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs;
+using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Models;
 using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
@@ -28,6 +30,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>();
         services.AddSingleton<StorageScope>();
         services.AddSingleton(new JobStorage(createBlobClient));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<JobStateStore>();
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ModelCache>();
         services.AddSingleton<ShardRunner>();

@@ -9,18 +9,14 @@ public sealed class ResultMergerTests
         ? $$"""{"image":"{{image}}","labels":[{"index":1,"label":"goldfish","score":0.5}],"error":null}"""
         : $$"""{"image":"{{image}}","labels":[],"error":"{{error}}"}""";
 
-    /// <summary>Shards of images in shuffled order, some images repeated as error rows in another shard.</summary>
+    /// <summary>Shards of images in shuffled order (a manifest job), every 5th an error row.</summary>
     private static List<List<string>> GenerateShards(int images, int shardSize, int seed, out List<string> expectedOrder)
     {
         var random = new Random(seed);
         var names = Enumerable.Range(0, images).Select(i => string.Create(CultureInfo.InvariantCulture, $"img/{random.Next():x8}-{i}.jpg")).ToList();
         expectedOrder = [.. names.Order(StringComparer.Ordinal)];
         var shuffled = names.OrderBy(_ => random.Next()).ToList();
-        var shards = shuffled.Chunk(shardSize).Select(c => c.Select(n => Line(n)).ToList()).ToList();
-        // Duplicates: every 7th image also appears as an error row (a stale retry) in the last shard, before and after.
-        shards[^1].AddRange(names.Where((_, i) => i % 7 == 0).Select(n => Line(n, "decode: stale")));
-        shards[0].InsertRange(0, names.Where((_, i) => i % 11 == 0).Select(n => Line(n, "decode: stale")));
-        return shards;
+        return shuffled.Chunk(shardSize).Select(c => c.Select((n, i) => i % 5 == 0 ? Line(n, "decode: truncated") : Line(n)).ToList()).ToList();
     }
 
     private static async IAsyncEnumerable<string> Flatten(List<List<string>> shards)
@@ -39,7 +35,7 @@ public sealed class ResultMergerTests
     [InlineData(1_000_000)] // all in memory
     [InlineData(37)] // spilled to 55 runs, one merge
     [InlineData(7)] // spilled to 290+ runs: merged in groups first
-    public async Task MergeAsync_ShuffledShardsWithDuplicates_WritesEachImageOnceSortedPreferringLabels(int maxBufferedLines)
+    public async Task MergeAsync_ShuffledShards_WritesEveryRowSortedByImage(int maxBufferedLines)
     {
         var shards = GenerateShards(images: 2000, shardSize: 64, seed: 42, out var expected);
         var output = new List<string>();
@@ -49,10 +45,25 @@ public sealed class ResultMergerTests
         var summary = await merger.MergeAsync(Flatten(shards), (line, _) => { output.Add(line); return ValueTask.CompletedTask; }, CancellationToken.None);
 
         Assert.Equal(expected, output.Select(l => RecordKey.Of(l).Image));
-        Assert.All(output, l => Assert.False(RecordKey.Of(l).IsError));
+        Assert.Equal(shards.Sum(s => s.Count(l => RecordKey.Of(l).IsError)), output.Count(l => RecordKey.Of(l).IsError));
         Assert.Equal(2000, summary.Written);
-        Assert.Equal(shards.Sum(s => s.Count) - 2000, summary.DuplicatesDropped);
         Assert.Equal(maxBufferedLines < 1000, summary.Runs > 0);
+        Assert.Empty(Directory.GetFileSystemEntries(temp.Path));
+    }
+
+    [Theory]
+    [InlineData(1_000_000)]
+    [InlineData(7)]
+    public async Task MergeAsync_ImageInTwoShards_ThrowsNamingTheImage(int maxBufferedLines)
+    {
+        var shards = GenerateShards(images: 500, shardSize: 64, seed: 7, out var names);
+        shards[^1].Add(Line(names[123], "decode: stale"));
+        using var temp = new TempDirectory();
+        var merger = new ResultMerger { MaxBufferedLines = maxBufferedLines, TempDirectory = temp.Path };
+
+        var ex = await Assert.ThrowsAsync<DuplicateResultException>(() => merger.MergeAsync(Flatten(shards), (_, _) => ValueTask.CompletedTask, CancellationToken.None));
+
+        Assert.Contains(names[123], ex.Message, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(temp.Path));
     }
 

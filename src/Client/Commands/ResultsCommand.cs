@@ -13,22 +13,21 @@ using MobileNet.Orleans.Contracts.Storage;
 namespace MobileNet.Orleans.Client.Commands;
 
 /// <summary>
-/// <c>mobilenet results &lt;job&gt;</c>: streams every shard result blob of a job into one file, each image exactly
-/// once, sorted by image name, in the same record format as <c>mobilenet classify</c>. Memory stays bounded
-/// (external merge sort, see <see cref="ResultMerger"/>).
+/// <c>mobilenet results &lt;job&gt;</c>: streams the job's shard result blobs (exactly <c>results/NNNNNN.jsonl</c> for
+/// its shards, in shard order, a few downloaded ahead) into one file in the record format of <c>mobilenet classify</c>,
+/// sorted by image name. A container listing job's shards are cut in listing order, so its rows pass straight
+/// through (checked); a manifest job's rows are sorted with an external merge sort (<see cref="ResultMerger"/>).
+/// Two rows for one image are an error. Memory stays bounded either way.
 /// </summary>
 public static class ResultsCommand
 {
-    /// <summary>Shard blobs downloaded at once.</summary>
-    private const int DownloadParallelism = 8;
-
     public static Command Create()
     {
         var job = new Argument<string>("job") { Description = "job id" };
         var format = new Option<string?>("--format") { Description = "csv or jsonl (default: from the -o file extension, else jsonl)" };
         var file = new Option<FileInfo?>("--output", "-o") { Description = "file to write (default: stdout); written to a temporary file and renamed when complete" };
         var partial = new Option<bool>("--partial") { Description = "write what is finished even though the job is still running" };
-        var command = new Command("results", "Gather a job's results into one file: each image once, sorted by image name.") { job, format, file, partial };
+        var command = new Command("results", "Gather a job's results into one file: each image once, sorted by image name (two rows for one image are an error).") { job, format, file, partial };
         var cluster = new ClusterConnectionOptions(command);
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
@@ -50,39 +49,51 @@ public static class ResultsCommand
                 return ExitCodes.RuntimeFailure;
             }
 
-            var service = settings.Storage.CreateBlobServiceClient();
             var folder = JobOutputLayout.ResultsFolder(status.Spec.Output, jobId);
-            var merger = new ResultMerger();
+            var reader = new ShardResultReader(settings.Storage.CreateBlobServiceClient(), status.Spec.Output, jobId)
+            {
+                // A finished job has every shard's blob; a running one (--partial) only those done so far.
+                AllowMissing = status.State != JobState.Completed,
+            };
             var counts = new RecordCounts();
-            MergeSummary summary;
-            if (target is null)
+            try
             {
-                var stdout = parse.InvocationConfiguration.Output;
-                summary = await WriteAsync(service, folder, stdout, outputFormat, status.Spec.TopK, merger, counts, ct);
-                await stdout.FlushAsync(ct);
-            }
-            else
-            {
-                var temp = target.FullName + ".partial-" + Environment.ProcessId;
-                try
+                if (target is null)
                 {
-                    await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false), bufferSize: 1 << 16))
+                    var stdout = parse.InvocationConfiguration.Output;
+                    await WriteAsync(reader, status, stdout, outputFormat, counts, ct);
+                    await stdout.FlushAsync(ct);
+                }
+                else
+                {
+                    var temp = target.FullName + ".partial-" + Environment.ProcessId;
+                    try
                     {
-                        summary = await WriteAsync(service, folder, writer, outputFormat, status.Spec.TopK, merger, counts, ct);
-                    }
+                        await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false), bufferSize: 1 << 16))
+                        {
+                            await WriteAsync(reader, status, writer, outputFormat, counts, ct);
+                        }
 
-                    File.Move(temp, target.FullName, overwrite: true);
-                }
-                finally
-                {
-                    File.Delete(temp);
+                        File.Move(temp, target.FullName, overwrite: true);
+                    }
+                    finally
+                    {
+                        File.Delete(temp);
+                    }
                 }
             }
-
-            await error.WriteLineAsync($"wrote {summary.Written} result(s) ({counts.Labeled} labeled, {counts.Errors} errors) for job {jobId} [{status.State}] to {target?.FullName ?? "stdout"}{(summary.DuplicatesDropped > 0 ? $"; dropped {summary.DuplicatesDropped} duplicate row(s)" : "")}");
-            if (status.State == JobState.Completed && status.ListingComplete && summary.Written != status.TotalImages)
+            catch (Exception ex) when (ex is DuplicateResultException or InvalidDataException or FormatException)
             {
-                await error.WriteLineAsync($"error: the job reports {status.TotalImages} images but its results hold {summary.Written}; results under {folder} are incomplete");
+                await error.WriteLineAsync($"error: results of job {jobId} under {folder}: {ex.Message}");
+                return ExitCodes.RuntimeFailure;
+            }
+
+            var written = counts.Labeled + counts.Errors;
+            var skipped = reader.Missing > 0 ? $"; {reader.Missing} shard(s) not finished" : "";
+            await error.WriteLineAsync($"wrote {written} result(s) ({counts.Labeled} labeled, {counts.Errors} errors) for job {jobId} [{status.State}] to {target?.FullName ?? "stdout"}{skipped}");
+            if (status.State == JobState.Completed && status.ListingComplete && written != status.TotalImages)
+            {
+                await error.WriteLineAsync($"error: the job reports {status.TotalImages} images but its results hold {written}; results under {folder} are incomplete");
                 return ExitCodes.RuntimeFailure;
             }
 
@@ -115,94 +126,48 @@ public static class ResultsCommand
         public long Errors { get; set; }
     }
 
-    private static async Task<MergeSummary> WriteAsync(BlobServiceClient service, BlobPath folder, TextWriter writer, LabelingOutputFormat format, int topK, ResultMerger merger, RecordCounts counts, CancellationToken cancellationToken)
+    private static async Task WriteAsync(ShardResultReader reader, JobStatus status, TextWriter writer, LabelingOutputFormat format, RecordCounts counts, CancellationToken cancellationToken)
     {
+        var topK = status.Spec.TopK;
         if (format == LabelingOutputFormat.Csv)
         {
             await writer.WriteAsync(LabelingRecordFormat.CsvHeader(topK) + LabelingRecordFormat.LineTerminator).ConfigureAwait(false);
         }
 
-        return await merger.MergeAsync(
-            ReadResultLinesAsync(service, folder, cancellationToken),
-            async (line, ct) =>
-            {
-                var record = LabelingRecordFormat.ParseJsonLine(line);
-                if (record.Succeeded)
-                {
-                    counts.Labeled++;
-                }
-                else
-                {
-                    counts.Errors++;
-                }
-
-                await writer.WriteAsync(LabelingRecordFormat.FormatLine(record, format, topK) + LabelingRecordFormat.LineTerminator).ConfigureAwait(false);
-            },
-            cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Every line of every JSONL blob under <paramref name="folder"/>, downloading a few blobs at once.</summary>
-    public static async IAsyncEnumerable<string> ReadResultLinesAsync(BlobServiceClient service, BlobPath folder, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(service);
-        ArgumentNullException.ThrowIfNull(folder);
-        var container = service.GetBlobContainerClient(folder.Container);
-        // Bounded: at most DownloadParallelism blobs downloaded and a few waiting, so memory stays O(shard size).
-        var channel = Channel.CreateBounded<string[]>(DownloadParallelism);
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    var names = ListAsync(container, folder.Prefix, cts.Token);
-                    await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = DownloadParallelism, CancellationToken = cts.Token }, async (name, ct) =>
-                    {
-                        var content = await container.GetBlobClient(name).DownloadContentAsync(ct).ConfigureAwait(false);
-                        var lines = content.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                        await channel.Writer.WriteAsync(lines, ct).ConfigureAwait(false);
-                    }).ConfigureAwait(false);
-                    channel.Writer.Complete();
-                }
-#pragma warning disable CA1031 // Handed to the consumer, which rethrows it.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    channel.Writer.Complete(ex);
-                }
-            },
-            cts.Token);
-        try
+        async ValueTask WriteLineAsync(string line, CancellationToken ct)
         {
-            await foreach (var lines in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            var record = LabelingRecordFormat.ParseJsonLine(line);
+            if (record.Succeeded)
             {
-                foreach (var line in lines)
-                {
-                    yield return line;
-                }
+                counts.Labeled++;
             }
+            else
+            {
+                counts.Errors++;
+            }
+
+            await writer.WriteAsync(LabelingRecordFormat.FormatLine(record, format, topK) + LabelingRecordFormat.LineTerminator).ConfigureAwait(false);
         }
-        finally
+
+        var lines = reader.ReadAsync(status.ShardsTotal, cancellationToken);
+        if (status.Spec.ManifestBlob is not null)
         {
-            await cts.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await producer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // A manifest lists images in any order: sort.
+            await new ResultMerger().MergeAsync(Lines(lines, cancellationToken), WriteLineAsync, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await foreach (var line in ListingOrderCheck.CheckAsync(lines, cancellationToken).ConfigureAwait(false))
+        {
+            await WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private static async IAsyncEnumerable<string> ListAsync(BlobContainerClient container, string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<string> Lines(IAsyncEnumerable<ShardLine> lines, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
+        await foreach (var line in lines.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            if (blob.Name.EndsWith(".jsonl", StringComparison.Ordinal))
-            {
-                yield return blob.Name;
-            }
+            yield return line.Line;
         }
     }
 }

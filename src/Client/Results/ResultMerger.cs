@@ -7,8 +7,8 @@ namespace MobileNet.Orleans.Client.Results;
 /// Merges JSONL result lines from many shard blobs into one stream sorted by image name (ordinal), each image once.
 /// Memory stays bounded whatever the job size: lines are sorted in chunks of at most
 /// <see cref="MaxBufferedChars"/> characters / <see cref="MaxBufferedLines"/> lines, spilled to temporary run files,
-/// and the runs are k-way merged. When an image appears more than once (it should not: a redone shard overwrites its
-/// blob), a labeled row wins over an error row, else the first seen.
+/// and the runs are k-way merged. An image that appears more than once (it must not: a redone shard overwrites its
+/// blob) is a <see cref="DuplicateResultException"/>, never silently resolved.
 /// </summary>
 public sealed class ResultMerger
 {
@@ -99,15 +99,13 @@ public sealed class ResultMerger
     private static async Task<MergeSummary> WriteUniqueAsync(IAsyncEnumerable<KeyedLine> sorted, Func<string, CancellationToken, ValueTask> write, long read, int runs, CancellationToken cancellationToken)
     {
         long written = 0;
-        long duplicates = 0;
         string? previous = null;
         await foreach (var item in sorted.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
-            // Equal images are adjacent and the preferred row (labeled before error) comes first.
+            // Equal images are adjacent once sorted.
             if (previous is not null && string.Equals(previous, item.Key.Image, StringComparison.Ordinal))
             {
-                duplicates++;
-                continue;
+                throw new DuplicateResultException(item.Key.Image, "in two shards' results or twice in one");
             }
 
             previous = item.Key.Image;
@@ -115,7 +113,7 @@ public sealed class ResultMerger
             written++;
         }
 
-        return new MergeSummary(read, written, duplicates, runs);
+        return new MergeSummary(read, written, runs);
     }
 
     private static async Task<string> SpillAsync(List<KeyedLine> buffer, string workDir, int index, CancellationToken cancellationToken)
@@ -197,8 +195,8 @@ public sealed class ResultMerger
     }
 }
 
-/// <summary>What <see cref="ResultMerger.MergeAsync"/> did: lines read, written (unique images), duplicates dropped, run files used.</summary>
-public sealed record MergeSummary(long LinesRead, long Written, long DuplicatesDropped, int Runs);
+/// <summary>What <see cref="ResultMerger.MergeAsync"/> did: lines read, written, run files used.</summary>
+public sealed record MergeSummary(long LinesRead, long Written, int Runs);
 
 /// <summary>The sort key of a result line: its image name, then labeled rows before error rows.</summary>
 public readonly record struct RecordKey(string Image, bool IsError)

@@ -21,8 +21,11 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
     [Alias("cancel")]
     Task<JobStatus> CancelAsync();
 
-    /// <summary>Hands up to <paramref name="maxShards"/> pending shards to <paramref name="silo"/>.</summary>
-    [Alias("lease")]
+    /// <summary>
+    /// Hands up to <paramref name="maxShards"/> pending shards to <paramref name="silo"/>, stored before it returns.
+    /// Interleaves so that lease calls arriving during one storage write share the next one.
+    /// </summary>
+    [Alias("lease"), AlwaysInterleave]
     Task<IReadOnlyList<ShardLease>> LeaseShardsAsync(string silo, int maxShards);
 
     /// <summary>Interleaves (no I/O inside) so a slow storage turn on the coordinator never makes live leases expire.</summary>
@@ -33,9 +36,9 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
     [Alias("complete")]
     Task CompleteShardAsync(ShardLeaseRef lease, ShardProgress outcome);
 
-    /// <summary>The attempt failed; the shard is retried until its attempts are spent.</summary>
+    /// <summary>The attempt failed; the shard is retried until its attempts are spent (throttling does not use one).</summary>
     [Alias("fail")]
-    Task FailShardAsync(ShardLeaseRef lease, string reason);
+    Task FailShardAsync(ShardLeaseRef lease, ShardAttemptFailure failure);
 
     /// <summary>The worker hands the shard back unfinished (silo draining); it does not count as an attempt.</summary>
     [Alias("release")]

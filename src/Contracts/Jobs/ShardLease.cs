@@ -30,7 +30,7 @@ public sealed record ShardLease
     /// <summary>Container holding the images.</summary>
     [Id(3)] public required string SourceContainer { get; init; }
 
-    /// <summary>Blob (in the output container) listing this shard's image names, one per line.</summary>
+    /// <summary>Blob (in the output container) listing this shard's image names, one per line (see <see cref="ManifestOffset"/>).</summary>
     [Id(4)] public required BlobPath ManifestBlob { get; init; }
 
     /// <summary>Blob the shard's JSONL results are written to; overwritten whole, so a redone shard never duplicates rows.</summary>
@@ -45,8 +45,13 @@ public sealed record ShardLease
 
     [Id(9)] public int ImageCount { get; init; }
 
+    /// <summary>Byte range of this shard's names in <see cref="ManifestBlob"/>, which holds several shards; length 0: the whole blob.</summary>
+    [Id(10)] public long ManifestOffset { get; init; }
+
+    [Id(11)] public int ManifestLength { get; init; }
+
     /// <summary>The model version pinned at submit (null only for jobs submitted before models were pinned).</summary>
-    [Id(10)] public PinnedModel? Model { get; init; }
+    [Id(12)] public PinnedModel? Model { get; init; }
 }
 
 /// <summary>Progress a worker reports while it holds a lease.</summary>

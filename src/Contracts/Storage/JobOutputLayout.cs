@@ -18,7 +18,7 @@ public static class JobOutputLayout
         return prefix.Length == 0 ? $"{jobId}/" : $"{prefix}/{jobId}/";
     }
 
-    /// <summary>The shard's image names, one per line.</summary>
+    /// <summary>Image names, one per line, of the group of shards that starts at <paramref name="shardId"/> (a lease names its byte range).</summary>
     public static BlobPath ShardManifest(BlobPath output, string jobId, int shardId) =>
         new() { Container = output.Container, Prefix = JobFolder(output, jobId) + "shards/" + ShardName(shardId) + ".txt" };
 

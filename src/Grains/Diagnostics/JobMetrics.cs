@@ -14,6 +14,8 @@ public sealed class JobMetrics : IDisposable
     private readonly Counter<long> shardAttemptsFailed;
     private readonly Histogram<double> shardDuration;
     private readonly Histogram<double> modelLoadDuration;
+    private readonly Counter<long> stateBytesWritten;
+    private readonly Counter<long> stateWrites;
     private readonly ConcurrentDictionary<string, long> pendingByJob = new(StringComparer.Ordinal);
     private long imagesInFlight;
 
@@ -26,6 +28,8 @@ public sealed class JobMetrics : IDisposable
         shardAttemptsFailed = meter.CreateCounter<long>("mobilenet.shards.failed_attempts", "{attempt}", "Shard attempts that failed on this silo");
         shardDuration = meter.CreateHistogram<double>("mobilenet.shard.duration", "s", "Time to label one shard, download to result upload");
         modelLoadDuration = meter.CreateHistogram<double>("mobilenet.model.load.duration", "s", "Time to download, verify and load a model");
+        stateBytesWritten = meter.CreateCounter<long>("mobilenet.coordinator.state.bytes_written", "By", "Bytes of job state (headers and shard segments) this silo's coordinators wrote");
+        stateWrites = meter.CreateCounter<long>("mobilenet.coordinator.state.writes", "{write}", "Job state blobs this silo's coordinators wrote");
         meter.CreateObservableGauge("mobilenet.images.in_flight", () => Interlocked.Read(ref imagesInFlight), "{image}", "Images in shards this silo is labeling now");
         meter.CreateObservableGauge("mobilenet.images.pending", ObservePending, "{image}", "Images not yet labeled, per job whose coordinator runs on this silo");
     }
@@ -42,6 +46,12 @@ public sealed class JobMetrics : IDisposable
 
     public void ModelLoaded(string model, TimeSpan duration) =>
         modelLoadDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("model", model));
+
+    public void StateWritten(int bytes)
+    {
+        stateBytesWritten.Add(bytes);
+        stateWrites.Add(1);
+    }
 
     public void AddInFlight(long images) => Interlocked.Add(ref imagesInFlight, images);
 

@@ -27,6 +27,29 @@ public sealed class CoordinatorOptions
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Shards per stored segment: a lease or completion rewrites one segment, so writes cost this, not the job.</summary>
+    [Range(16, 100_000)]
+    public int SegmentSize { get; set; } = 256;
+
+    /// <summary>Shards whose names listing writes into one manifest blob (each shard is a byte range of it).</summary>
+    [Range(1, 1000)]
+    public int ShardsPerManifestBlob { get; set; } = 128;
+
+    /// <summary>Most shards one lease call gets (a worker asks for its free slots; this bounds a hostile caller).</summary>
+    [Range(1, 10_000)]
+    public int MaxLeasesPerCall { get; set; } = 256;
+
+    /// <summary>Container of the coordinators' state blobs (one header and one blob per segment per job).</summary>
+    [Required, MinLength(3)]
+    public string StateContainer { get; set; } = "mobilenet-job-state";
+
+    /// <summary>
+    /// Attempts lost to causes that are not the shard's fault (throttled storage, a dead silo, an outage) that are
+    /// retried without using an attempt; past this many per shard they count.
+    /// </summary>
+    [Range(0, 200)]
+    public int MaxFreeRetries { get; set; } = 20;
+
     /// <summary>Window over which images per second is measured.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(15);

@@ -13,9 +13,9 @@ internal static class FailedShardResults
 {
     public const string ErrorCode = "shard-failed";
 
-    public static async Task WriteAsync(BlobClient manifest, BlobClient result, string reason, string? modelSha256, CancellationToken cancellationToken)
+    public static async Task WriteAsync(BlobClient manifest, ManifestRange range, BlobClient result, string reason, string? modelSha256, CancellationToken cancellationToken)
     {
-        var names = await ShardManifestFile.ReadAsync(manifest, cancellationToken);
+        var names = await ShardManifestFile.ReadAsync(manifest, range, cancellationToken);
         var error = new ImageError(ErrorCode, reason);
         var text = new StringBuilder(names.Count * 96);
         foreach (var name in names)

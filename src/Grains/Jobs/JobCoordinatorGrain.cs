@@ -1,85 +1,105 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains.Diagnostics;
+using MobileNet.Orleans.Grains.Jobs.Ledger;
+using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Storage;
+using Orleans.Concurrency;
+using Orleans.Runtime;
 using Orleans.Storage;
 
 namespace MobileNet.Orleans.Grains.Jobs;
 
 /// <summary>
-/// Owns one job (key: job id). Lists the source into shards in short timer turns, hands shards out as leases to the
-/// silos' workers (which pull), takes leases back when their worker goes silent, retries failed shards a bounded
-/// number of times, and ends the job. Its state lives in grain storage, so a reactivation on another silo carries on.
+/// Owns one job (key: job id): persists and schedules while <see cref="ShardLedger"/> decides. Lists the source into
+/// shards in short timer turns, hands shards out as leases to the silos' workers (which pull), takes leases back when
+/// their worker goes silent or its silo dies, and ends the job. Its state is a small header plus segments of shard
+/// records (<see cref="JobStateStore"/>): a change rewrites only the segments it touched, and concurrent lease calls
+/// share one write (group commit), so a lease costs the same whatever the job's size.
 /// </summary>
+/// <remarks>
+/// Reentrant: a lease waits for its write while completions, renewals, listing and housekeeping go on. Every rule runs
+/// synchronously in <see cref="ShardLedger"/> between awaits, and each await is followed by re-checks (job ended?).
+/// Without it, non-interleaved calls and timer turns starve behind the stream of lease calls waiting for storage.
+/// </remarks>
+[Reentrant]
 public sealed partial class JobCoordinatorGrain(
-    [PersistentState("job", "jobs")] IPersistentState<JobCoordinatorState> store,
+    JobStateStore store,
     JobStorage storage,
     StorageScope scope,
     JobMetrics metrics,
+    IClusterMembershipService membership,
+    TimeProvider time,
     IOptions<CoordinatorOptions> options,
     ILogger<JobCoordinatorGrain> logger) : Grain, IJobCoordinatorGrain, IRemindable
 {
     private const string ReminderName = "keep-job-alive";
-    private const int MaxReportedShardFailures = 20;
-    private const int MaxReasonLength = 400;
 
     private readonly CoordinatorOptions settings = options.Value;
-    // Lowest id first: shards handed back or retried go out again before newer ones.
-    private readonly SortedSet<int> pending = [];
-    // Progress of running shards as last reported by their workers; in memory only (final counts come with completion).
-    private readonly Dictionary<int, ShardProgress> running = [];
     private readonly List<(DateTimeOffset At, long Processed)> rateSamples = [];
     private readonly List<string> listingBuffer = [];
+    private readonly Dictionary<int, ETag> segmentTags = [];
+    private JobCoordinatorState header = new();
+    private ETag? headerTag;
+    private bool headerDirty;
+    private ShardLedger? ledger;
     private IGrainTimer? listingTimer;
     private IGrainTimer? housekeepingTimer;
     private SourceCursor? cursor;
     private DateTimeOffset listingRetryAt;
     private TimeSpan listingBackoff;
-    private bool dirty;
     private DateTimeOffset lastPersist;
-    // Set by interleaved calls (renewals) that cannot await; the next housekeeping turn ends the job.
-    private string? pendingFailure;
+    private TaskCompletionSource? nextFlush;
+    private Task? flushLoop;
     // Last time a storage call of this coordinator failed: shard losses around an outage are not the shard's fault.
     private DateTimeOffset lastStorageFailure = DateTimeOffset.MinValue;
-
-    private JobCoordinatorState State => store.State;
+    private (long Version, HashSet<string> Names) goneSilos = (-1, []);
 
     private string JobKey => this.GetPrimaryKeyString();
 
-    private JobSpec Spec => State.Spec ?? throw new InvalidOperationException("job has no spec");
+    private JobSpec Spec => header.Spec ?? throw new InvalidOperationException("job has no spec");
 
-    private bool IsTerminal => State.State is JobState.Completed or JobState.Failed or JobState.Cancelled;
+    private ShardLedger Ledger => ledger ?? throw new InvalidOperationException("job has no spec");
 
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    private bool IsTerminal => header.State is JobState.Completed or JobState.Failed or JobState.Cancelled;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (State.Spec is null)
+        if (await store.ReadHeaderAsync(JobKey, cancellationToken) is not { } stored)
         {
-            return Task.CompletedTask;
+            return;
         }
 
-        var now = DateTimeOffset.UtcNow;
-        foreach (var shard in State.Shards)
+        header = stored.Value;
+        headerTag = stored.ETag;
+        var restored = NewLedger(header);
+        var segmentCount = (header.ShardCount + header.SegmentSize - 1) / header.SegmentSize;
+        var records = new ShardSegmentRecord[segmentCount];
+        // A few segments at a time: activation of a large job is bounded by storage latency, not by one read after another.
+        await Parallel.ForEachAsync(Enumerable.Range(0, segmentCount), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (index, token) =>
         {
-            switch (shard.Status)
+            var segment = await store.ReadSegmentAsync(JobKey, index, token)
+                ?? throw new InvalidDataException($"job {JobKey}: segment {index} of {segmentCount} is missing");
+            records[index] = segment.Value;
+            lock (segmentTags)
             {
-                case ShardStatus.Pending:
-                    pending.Add(shard.Id);
-                    break;
-                case ShardStatus.Leased:
-                    // Workers may still hold these leases: give them a full period to renew before redoing the work.
-                    shard.LeaseExpiresAt = now + settings.LeaseDuration;
-                    break;
+                segmentTags[index] = segment.ETag;
             }
+        });
+        restored.Restore(header.ShardCount, header.ListingComplete, header.ShardsRedispatched, records);
+        ledger = restored;
+        if (IsTerminal)
+        {
+            ledger.End();
         }
 
-        LogActivated(logger, JobKey, State.State, State.Shards.Count, pending.Count);
+        LogActivated(logger, JobKey, header.State, ledger.ShardCount, ledger.ShardsPending);
         StartTimers();
-        return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -95,7 +115,7 @@ public sealed partial class JobCoordinatorGrain(
         JobSpecValidation.Validate(spec);
         // Before any storage call: a refused container gets the same answer whether it exists or not.
         scope.Check(spec);
-        if (State.Spec is { } existing)
+        if (header.Spec is { } existing)
         {
             // A retried submit (the client timed out, say) must not start a second job.
             return existing == spec
@@ -106,15 +126,38 @@ public sealed partial class JobCoordinatorGrain(
         var model = await SubmitChecks.PinModelAsync(storage.Coordinator, spec);
         await SubmitChecks.RequireSourceAsync(storage.Coordinator, spec);
         await storage.Coordinator.GetBlobContainerClient(spec.Output.Container).CreateIfNotExistsAsync();
+        if (header.Spec is { } raced)
+        {
+            // A concurrent submit (reentrant grain) got here first.
+            return raced == spec ? BuildStatus() : throw new ArgumentException($"job id '{JobKey}' is already used by another job");
+        }
 
-        State.JobId = JobKey;
-        State.Spec = spec;
-        State.Model = model;
-        State.State = JobState.Pending;
-        State.SubmittedAt = DateTimeOffset.UtcNow;
-        await PersistAsync();
+        var created = new JobCoordinatorState
+        {
+            JobId = JobKey,
+            Spec = spec,
+            State = JobState.Pending,
+            SubmittedAt = time.GetUtcNow(),
+            SegmentSize = settings.SegmentSize,
+            Model = model,
+        };
+        header = created;
+        ledger = NewLedger(created);
+        headerDirty = true;
+        try
+        {
+            await FlushAsync();
+        }
+        catch
+        {
+            // Not stored: this activation must not pretend the job exists.
+            header = new JobCoordinatorState();
+            ledger = null;
+            headerDirty = false;
+            throw;
+        }
+
         LogSubmitted(logger, JobKey, spec.Source.ToString(), spec.ModelName, spec.ShardSize);
-
         await this.RegisterOrUpdateReminder(ReminderName, settings.ReminderPeriod, settings.ReminderPeriod);
         await TryRegisterAsync();
         StartTimers();
@@ -123,7 +166,7 @@ public sealed partial class JobCoordinatorGrain(
 
     public Task<JobStatus> GetStatusAsync()
     {
-        if (State.Spec is null)
+        if (header.Spec is null)
         {
             // Nothing to keep in memory for an id nobody submitted.
             DeactivateOnIdle();
@@ -135,7 +178,7 @@ public sealed partial class JobCoordinatorGrain(
 
     public async Task<JobStatus> CancelAsync()
     {
-        if (State.Spec is null)
+        if (header.Spec is null)
         {
             DeactivateOnIdle();
             throw new KeyNotFoundException($"job '{JobKey}' not found");
@@ -152,76 +195,50 @@ public sealed partial class JobCoordinatorGrain(
     public async Task<IReadOnlyList<ShardLease>> LeaseShardsAsync(string silo, int maxShards)
     {
         ArgumentException.ThrowIfNullOrEmpty(silo);
-        if (State.Spec is null || IsTerminal || pendingFailure is not null || maxShards <= 0 || pending.Count == 0)
+        if (ledger is null || IsTerminal)
         {
             return [];
         }
 
-        var spec = Spec;
-        var now = DateTimeOffset.UtcNow;
-        var granted = new List<(ShardRecord Shard, ShardStatus Status, int Attempts, Guid LeaseId, string? Silo)>();
-        while (granted.Count < maxShards && pending.Count > 0)
-        {
-            var id = pending.Min;
-            pending.Remove(id);
-            var shard = State.Shards[id];
-            if (shard.Status != ShardStatus.Pending)
-            {
-                continue;
-            }
-
-            granted.Add((shard, shard.Status, shard.Attempts, shard.LeaseId, shard.Silo));
-            shard.Status = ShardStatus.Leased;
-            shard.Attempts++;
-            shard.LeaseId = Guid.NewGuid();
-            shard.LeaseExpiresAt = now + settings.LeaseDuration;
-            shard.Silo = silo;
-            running[id] = new ShardProgress();
-        }
-
-        if (granted.Count == 0)
+        var grants = ledger.Lease(silo, Math.Min(maxShards, settings.MaxLeasesPerCall));
+        if (grants.Count == 0)
         {
             return [];
         }
 
         try
         {
-            // Stored before the worker hears of it, so a coordinator that moves still recognises the lease.
-            await PersistAsync();
+            // Stored before the worker hears of it, so a coordinator that moves still recognises the lease. Lease
+            // calls interleave, so the ones that arrive during a write share the next one.
+            await FlushAsync();
         }
         catch
         {
-            lastStorageFailure = DateTimeOffset.UtcNow;
-            foreach (var (shard, status, attempts, leaseId, previousSilo) in granted)
-            {
-                shard.Status = status;
-                shard.Attempts = attempts;
-                shard.LeaseId = leaseId;
-                shard.Silo = previousSilo;
-                running.Remove(shard.Id);
-                pending.Add(shard.Id);
-            }
-
+            lastStorageFailure = time.GetUtcNow();
+            ledger.Rollback(grants);
             throw;
         }
 
-        var leases = new List<ShardLease>(granted.Count);
-        foreach (var (shard, _, _, _, _) in granted)
+        var spec = Spec;
+        var leases = new List<ShardLease>(grants.Count);
+        foreach (var grant in grants)
         {
-            LogLeased(logger, JobKey, shard.Id, silo, shard.Attempts);
+            LogLeased(logger, JobKey, grant.ShardId, silo, grant.Attempt);
             leases.Add(new ShardLease
             {
-                Lease = new ShardLeaseRef { JobId = JobKey, ShardId = shard.Id, LeaseId = shard.LeaseId, Silo = silo },
-                Attempt = shard.Attempts,
+                Lease = new ShardLeaseRef { JobId = JobKey, ShardId = grant.ShardId, LeaseId = grant.LeaseId, Silo = silo },
+                Attempt = grant.Attempt,
                 MaxAttempts = spec.MaxShardAttempts,
                 SourceContainer = spec.Source.Container,
-                ManifestBlob = JobOutputLayout.ShardManifest(spec.Output, JobKey, shard.Id),
-                ResultBlob = JobOutputLayout.ShardResult(spec.Output, JobKey, shard.Id),
+                ManifestBlob = JobOutputLayout.ShardManifest(spec.Output, JobKey, grant.Manifest.Group),
+                ManifestOffset = grant.Manifest.Offset,
+                ManifestLength = grant.Manifest.Length,
+                ResultBlob = JobOutputLayout.ShardResult(spec.Output, JobKey, grant.ShardId),
                 ModelName = spec.ModelName,
                 TopK = spec.TopK,
                 LeaseDuration = settings.LeaseDuration,
-                ImageCount = shard.ImageCount,
-                Model = State.Model,
+                ImageCount = grant.ImageCount,
+                Model = header.Model,
             });
         }
 
@@ -233,131 +250,125 @@ public sealed partial class JobCoordinatorGrain(
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(progress);
         // Interleaved with other turns: no awaits here, only in-memory updates.
-        if (State.Spec is null || IsTerminal || pendingFailure is not null || !IsCurrent(lease, out var shard))
+        if (ledger is null || IsTerminal || lease.JobId != JobKey)
         {
             return Task.FromResult(LeaseVerdict.Stop);
         }
 
-        shard.LeaseExpiresAt = DateTimeOffset.UtcNow + settings.LeaseDuration;
-        running[shard.Id] = progress;
-        if (ThresholdFailure() is { } reason)
-        {
-            pendingFailure = reason;
-            return Task.FromResult(LeaseVerdict.Stop);
-        }
-
-        return Task.FromResult(LeaseVerdict.Continue);
+        return Task.FromResult(ledger.Renew(lease, progress));
     }
 
     public async Task CompleteShardAsync(ShardLeaseRef lease, ShardProgress outcome)
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(outcome);
-        if (State.Spec is null || lease.JobId != JobKey || lease.ShardId < 0 || lease.ShardId >= State.Shards.Count)
+        if (ledger is null || lease.JobId != JobKey)
         {
             return;
         }
 
-        var shard = State.Shards[lease.ShardId];
-        if (shard.Status is ShardStatus.Done or ShardStatus.Failed)
+        switch (ledger.Complete(lease, outcome))
         {
-            LogStaleReport(logger, JobKey, shard.Id, "completion", shard.Status);
-            return;
+            case CompletionOutcome.Accepted:
+                LogShardCompleted(logger, JobKey, lease.ShardId, lease.Silo ?? "?", outcome.Labeled, outcome.Errors);
+                await EvaluateAsync();
+                break;
+            case CompletionOutcome.Rejected:
+                LogCompletionRejected(logger, JobKey, lease.ShardId, outcome.Labeled, outcome.Errors);
+                break;
+            default:
+                LogStaleReport(logger, JobKey, lease.ShardId, "completion");
+                break;
         }
-
-        // Result blobs are whole and self-contained, so a completion from an older lease is as good as the current
-        // one: accept it (the current holder gets Stop at its next renewal) rather than redo the work.
-        pending.Remove(shard.Id);
-        running.Remove(shard.Id);
-        shard.Status = ShardStatus.Done;
-        shard.Labeled = outcome.Labeled;
-        shard.Errors = outcome.Errors;
-        shard.Silo = lease.Silo ?? shard.Silo;
-        shard.LastError = null;
-        dirty = true;
-        LogShardCompleted(logger, JobKey, shard.Id, shard.Silo ?? "?", outcome.Labeled, outcome.Errors);
-        await EvaluateAsync();
     }
 
-    public async Task FailShardAsync(ShardLeaseRef lease, string reason)
+    public async Task FailShardAsync(ShardLeaseRef lease, ShardAttemptFailure failure)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        if (State.Spec is null || IsTerminal || !IsCurrent(lease, out var shard))
+        ArgumentNullException.ThrowIfNull(failure);
+        if (ledger is null || IsTerminal || lease.JobId != JobKey)
         {
             return;
         }
 
-        running.Remove(shard.Id);
-        if (reason.StartsWith("storage error", StringComparison.Ordinal) && DuringStorageOutage(DateTimeOffset.UtcNow))
+        switch (ledger.Fail(lease, failure, DuringStorageOutage(time.GetUtcNow())))
         {
-            // The outage this coordinator also saw: retry the shard without using an attempt.
-            shard.Attempts = Math.Max(0, shard.Attempts - 1);
+            case FailureOutcome.Stale:
+                LogStaleReport(logger, JobKey, lease.ShardId, "failure");
+                return;
+            case FailureOutcome.ShardFailed:
+                LogShardFailed(logger, JobKey, lease.ShardId, failure.Kind, ShardLedger.CleanReason(failure.Reason));
+                break;
+            case var retried:
+                LogShardRetry(logger, JobKey, lease.ShardId, failure.Kind, retried == FailureOutcome.RetriedFree, ShardLedger.CleanReason(failure.Reason));
+                break;
         }
 
-        RecordAttemptFailure(shard, reason);
         await EvaluateAsync();
     }
 
     public Task ReleaseShardAsync(ShardLeaseRef lease)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        if (State.Spec is null || IsTerminal || !IsCurrent(lease, out var shard))
+        if (ledger is not null && !IsTerminal && lease.JobId == JobKey && ledger.Release(lease))
         {
-            return Task.CompletedTask;
+            headerDirty = true;
+            LogReleased(logger, JobKey, lease.ShardId, lease.Silo ?? "?");
         }
 
-        // A draining silo hands the shard back: not the shard's fault, so the attempt is not counted.
-        running.Remove(shard.Id);
-        shard.Status = ShardStatus.Pending;
-        shard.Attempts = Math.Max(0, shard.Attempts - 1);
-        shard.LeaseId = Guid.Empty;
-        shard.Silo = null;
-        pending.Add(shard.Id);
-        State.ShardsRedispatched++;
-        dirty = true;
-        LogReleased(logger, JobKey, shard.Id, lease.Silo ?? "?");
         return Task.CompletedTask;
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
         // Activation already restarted listing and lease checks; the reminder only has to bring the grain back.
-        return State.Spec is null || (IsTerminal && State.EndRecorded)
+        return header.Spec is null || (IsTerminal && header.EndRecorded)
             ? UnregisterReminderAsync()
             : Task.CompletedTask;
     }
 
+    private ShardLedger NewLedger(JobCoordinatorState state) => new(
+        new ShardLedgerSettings
+        {
+            MaxAttempts = state.Spec!.MaxShardAttempts,
+            MaxErrors = state.Spec.MaxErrors,
+            LeaseDuration = settings.LeaseDuration,
+            SegmentSize = state.SegmentSize,
+            MaxFreeRetries = settings.MaxFreeRetries,
+        },
+        time);
+
     private void StartTimers()
     {
-        if (State.Spec is null)
+        if (header.Spec is null)
         {
             return;
         }
 
-        if (!IsTerminal && !State.ListingComplete && listingTimer is null)
+        if (!IsTerminal && !header.ListingComplete && listingTimer is null)
         {
             listingTimer = this.RegisterGrainTimer(
                 ListingTurnAsync,
-                new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)) { Interleave = false, KeepAlive = true });
+                new GrainTimerCreationOptions(TimeSpan.Zero, TimeSpan.FromMilliseconds(10)) { Interleave = true, KeepAlive = true });
         }
 
-        if ((!IsTerminal || !State.EndRecorded) && housekeepingTimer is null)
+        if ((!IsTerminal || !header.EndRecorded) && housekeepingTimer is null)
         {
             housekeepingTimer = this.RegisterGrainTimer(
                 HousekeepingTurnAsync,
-                new GrainTimerCreationOptions(settings.HousekeepingInterval, settings.HousekeepingInterval) { Interleave = false, KeepAlive = true });
+                new GrainTimerCreationOptions(settings.HousekeepingInterval, settings.HousekeepingInterval) { Interleave = true, KeepAlive = true });
         }
     }
 
     private async Task ListingTurnAsync(CancellationToken cancellationToken)
     {
-        if (IsTerminal || State.ListingComplete || pendingFailure is not null)
+        if (IsTerminal || header.ListingComplete || Ledger.PendingFailure is not null)
         {
             StopListing();
             return;
         }
 
-        if (DateTimeOffset.UtcNow < listingRetryAt)
+        if (time.GetUtcNow() < listingRetryAt)
         {
             return;
         }
@@ -368,45 +379,61 @@ public sealed partial class JobCoordinatorGrain(
         var cut = 0;
         try
         {
-            cursor ??= SourceCursor.Open(storage.Coordinator, spec, State.ListingCheckpoint);
+            cursor ??= SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
             do
             {
-                // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
-                var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
-                foreach (var name in batch.Names)
+                // Read a group of shards' names, write them as one manifest blob, then add the shards in order with the
+                // checkpoint after the last: one storage call per group keeps listing ahead of thousands of
+                // completions a second.
+                var ready = new List<IReadOnlyList<string>>();
+                var end = false;
+                while (ready.Count < settings.ShardsPerManifestBlob && !end)
                 {
-                    if (spec.ManifestBlob is not null && !scope.CanRead(spec.Source.Container, name))
+                    // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
+                    var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
+                    foreach (var name in batch.Names)
                     {
-                        throw new InvalidManifestException($"manifest '{spec.ManifestBlob}' names an image outside the storage scope jobs may read: '{CleanReason(name)}'");
+                        if (spec.ManifestBlob is not null && !scope.CanRead(spec.Source.Container, name))
+                        {
+                            throw new InvalidManifestException($"manifest '{spec.ManifestBlob}' names an image outside the storage scope jobs may read: '{ShardLedger.CleanReason(name)}'");
+                        }
+
+                        if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
+                        {
+                            listingBuffer.Add(name);
+                        }
                     }
 
-                    if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
+                    end = batch.End;
+                    if (listingBuffer.Count >= spec.ShardSize || (end && listingBuffer.Count > 0))
                     {
-                        listingBuffer.Add(name);
+                        ready.Add([.. listingBuffer]);
+                        listingBuffer.Clear();
                     }
                 }
 
-                if (listingBuffer.Count >= spec.ShardSize || (batch.End && listingBuffer.Count > 0))
+                if (ready.Count > 0)
                 {
-                    if (State.Shards.Count >= settings.MaxShards)
+                    if (Ledger.ShardCount + ready.Count > settings.MaxShards)
                     {
                         await EndJobAsync(JobState.Failed, $"the source holds more than {settings.MaxShards} shards of {spec.ShardSize} images (the most one job may have); use a larger --shard-size or split the job");
                         return;
                     }
 
-                    await CutShardAsync(spec, cancellationToken);
-                    cut++;
+                    await CutShardsAsync(spec, ready, cancellationToken);
+                    cut += ready.Count;
                 }
 
-                if (batch.End)
+                if (end)
                 {
-                    State.ListingComplete = true;
-                    State.ListingCheckpoint = null;
-                    dirty = true;
-                    LogListingComplete(logger, JobKey, State.ListedImages, State.Shards.Count);
+                    header.ListingComplete = true;
+                    header.ListingCheckpoint = null;
+                    Ledger.CompleteListing();
+                    headerDirty = true;
+                    LogListingComplete(logger, JobKey, Ledger.ListedImages, Ledger.ShardCount);
                 }
             }
-            while (!State.ListingComplete && budget.Elapsed < settings.ListingTurnBudget);
+            while (!header.ListingComplete && budget.Elapsed < settings.ListingTurnBudget);
 
             listingBackoff = TimeSpan.Zero;
         }
@@ -425,43 +452,46 @@ public sealed partial class JobCoordinatorGrain(
         {
             // Storage trouble: start again from the last cut after a growing pause.
             listingBackoff = listingBackoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(listingBackoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
-            listingRetryAt = DateTimeOffset.UtcNow + listingBackoff;
-            lastStorageFailure = DateTimeOffset.UtcNow;
+            listingRetryAt = time.GetUtcNow() + listingBackoff;
+            lastStorageFailure = time.GetUtcNow();
             listingBuffer.Clear();
             await ResetCursorAsync();
             LogListingRetry(logger, ex, JobKey, listingBackoff.TotalSeconds);
         }
 
-        if (cut > 0 || State.ListingComplete)
+        if (cut > 0 || header.ListingComplete)
         {
-            await TryPersistAsync();
+            await TryFlushAsync();
         }
 
-        if (State.ListingComplete)
+        if (header.ListingComplete)
         {
             StopListing();
             await EvaluateAsync();
         }
     }
 
-    private async Task CutShardAsync(JobSpec spec, CancellationToken cancellationToken)
+    private async Task CutShardsAsync(JobSpec spec, List<IReadOnlyList<string>> shards, CancellationToken cancellationToken)
     {
-        var id = State.Shards.Count;
-        var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, id);
-        await ShardManifestFile.WriteAsync(
-            storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), listingBuffer, cancellationToken);
-        State.Shards.Add(new ShardRecord { Id = id, Status = ShardStatus.Pending, ImageCount = listingBuffer.Count });
-        State.ListedImages += listingBuffer.Count;
-        State.ListingCheckpoint = cursor?.Checkpoint;
-        listingBuffer.Clear();
-        pending.Add(id);
-        if (State.State == JobState.Pending)
+        var first = Ledger.ShardCount;
+        var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, first);
+        var ranges = await ShardManifestFile.WriteGroupAsync(
+            storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), shards, cancellationToken);
+
+        // The records and the checkpoint change together (no await between), so any stored header matches its segments.
+        for (var i = 0; i < shards.Count; i++)
         {
-            State.State = JobState.Running;
-            State.StartedAt = DateTimeOffset.UtcNow;
+            Ledger.AddShard(shards[i].Count, new ShardManifestRef(first, ranges[i].Offset, ranges[i].Length));
         }
 
-        dirty = true;
+        header.ListingCheckpoint = cursor?.Checkpoint;
+        if (header.State == JobState.Pending)
+        {
+            header.State = JobState.Running;
+            header.StartedAt = time.GetUtcNow();
+        }
+
+        headerDirty = true;
     }
 
     private async Task HousekeepingTurnAsync(CancellationToken cancellationToken)
@@ -469,17 +499,17 @@ public sealed partial class JobCoordinatorGrain(
         if (IsTerminal)
         {
             await RecordEndAsync();
-            if (State.EndRecorded)
+            if (header.EndRecorded)
             {
                 housekeepingTimer?.Dispose();
                 housekeepingTimer = null;
             }
 
-            await TryPersistAsync();
+            await TryFlushAsync();
             return;
         }
 
-        if (!State.Registered)
+        if (!header.Registered)
         {
             await TryRegisterAsync();
         }
@@ -487,86 +517,61 @@ public sealed partial class JobCoordinatorGrain(
         ExpireLeases();
         await WriteFailedShardRowsAsync(cancellationToken);
         SampleRate();
-        metrics.SetPending(JobKey, Math.Max(0, State.ListedImages - Processed()));
+        metrics.SetPending(JobKey, Math.Max(0, Ledger.ListedImages - Ledger.Processed));
         await EvaluateAsync();
-        if (dirty && DateTimeOffset.UtcNow - lastPersist >= settings.PersistInterval)
+        if (HasChanges && time.GetUtcNow() - lastPersist >= settings.PersistInterval)
         {
-            await TryPersistAsync();
+            await TryFlushAsync();
         }
     }
 
     private void ExpireLeases()
     {
-        var now = DateTimeOffset.UtcNow;
-        foreach (var shard in State.Shards)
+        var lost = Ledger.ExpireLeases(IsSiloGone, DuringStorageOutage(time.GetUtcNow()));
+        foreach (var loss in lost)
         {
-            if (shard.Status == ShardStatus.Leased && shard.LeaseExpiresAt < now)
-            {
-                running.Remove(shard.Id);
-                State.ShardsRedispatched++;
-                LogLeaseExpired(logger, JobKey, shard.Id, shard.Silo ?? "?");
-                if (DuringStorageOutage(now))
-                {
-                    // Renewals may have failed because this coordinator was stuck on storage: redo without using an attempt.
-                    shard.Attempts = Math.Max(0, shard.Attempts - 1);
-                }
+            LogLeaseLost(logger, JobKey, loss.ShardId, loss.Silo, loss.SiloGone, loss.ShardFailed);
+        }
 
-                RecordAttemptFailure(shard, $"lease expired: silo {shard.Silo ?? "?"} stopped renewing (died or unreachable)");
-            }
+        if (lost.Count > 0)
+        {
+            headerDirty = true;
         }
     }
 
-    private void RecordAttemptFailure(ShardRecord shard, string reason)
+    /// <summary>True for a silo the cluster declared dead and that has not come back under the same name.</summary>
+    private bool IsSiloGone(string silo)
     {
-        var clean = CleanReason(reason);
-        shard.LastError = clean;
-        shard.LeaseId = Guid.Empty;
-        dirty = true;
-        if (shard.Attempts >= Spec.MaxShardAttempts)
+        var snapshot = membership.CurrentSnapshot;
+        if (snapshot.Version.Value != goneSilos.Version)
         {
-            // Spent: the shard's images become error rows (written by housekeeping), never another loop.
-            shard.Status = ShardStatus.Failed;
-            shard.Labeled = 0;
-            shard.Errors = shard.ImageCount;
-            shard.ErrorRowsWritten = false;
-            shard.Silo = null;
-            LogShardFailed(logger, JobKey, shard.Id, shard.Attempts, clean);
+            var alive = snapshot.Members.Values.Where(m => m.Status != SiloStatus.Dead).Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+            var dead = snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead && !alive.Contains(m.Name)).Select(m => m.Name);
+            goneSilos = (snapshot.Version.Value, dead.ToHashSet(StringComparer.Ordinal));
         }
-        else
-        {
-            shard.Status = ShardStatus.Pending;
-            shard.Silo = null;
-            pending.Add(shard.Id);
-            LogShardRetry(logger, JobKey, shard.Id, shard.Attempts, clean);
-        }
+
+        return goneSilos.Names.Contains(silo);
     }
 
     private async Task WriteFailedShardRowsAsync(CancellationToken cancellationToken)
     {
         var spec = Spec;
-        var written = 0;
-        foreach (var shard in State.Shards)
+        foreach (var id in Ledger.ShardsNeedingErrorRows.Take(4).ToArray())
         {
-            if (shard.Status != ShardStatus.Failed || shard.ErrorRowsWritten || written >= 4)
-            {
-                continue;
-            }
-
             try
             {
-                var manifest = JobOutputLayout.ShardManifest(spec.Output, JobKey, shard.Id);
-                var result = JobOutputLayout.ShardResult(spec.Output, JobKey, shard.Id);
+                var where = Ledger.ManifestOf(id) ?? throw new InvalidOperationException($"shard {id} is not in memory");
+                var manifest = JobOutputLayout.ShardManifest(spec.Output, JobKey, where.Group);
+                var result = JobOutputLayout.ShardResult(spec.Output, JobKey, id);
                 var container = storage.Coordinator.GetBlobContainerClient(result.Container);
                 await FailedShardResults.WriteAsync(
-                    container.GetBlobClient(manifest.Prefix), container.GetBlobClient(result.Prefix), shard.LastError ?? "failed", State.Model?.Sha256, cancellationToken);
-                shard.ErrorRowsWritten = true;
-                dirty = true;
-                written++;
+                    container.GetBlobClient(manifest.Prefix), new ManifestRange(where.Offset, where.Length), container.GetBlobClient(result.Prefix), Ledger.LastErrorOf(id) ?? "failed", header.Model?.Sha256, cancellationToken);
+                Ledger.MarkErrorRowsWritten(id);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                lastStorageFailure = DateTimeOffset.UtcNow;
-            LogStorageRetry(logger, ex, JobKey, "writing error rows of a failed shard");
+                lastStorageFailure = time.GetUtcNow();
+                LogStorageRetry(logger, ex, JobKey, "writing error rows of a failed shard");
                 return;
             }
         }
@@ -580,64 +585,41 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
-        if ((pendingFailure ?? ThresholdFailure()) is { } reason)
+        if ((Ledger.PendingFailure ?? Ledger.ThresholdFailure()) is { } reason)
         {
             await EndJobAsync(JobState.Failed, reason);
             return;
         }
 
-        if (!State.ListingComplete)
+        if (!header.ListingComplete)
         {
             return;
         }
 
-        if (State.Shards.Count == 0)
+        if (Ledger.ShardCount == 0)
         {
             await EndJobAsync(JobState.Failed, $"no images found under {Spec.Source}");
             return;
         }
 
-        foreach (var shard in State.Shards)
+        if (Ledger.AllShardsFinished)
         {
-            if (shard.Status is ShardStatus.Pending or ShardStatus.Leased || (shard.Status == ShardStatus.Failed && !shard.ErrorRowsWritten))
-            {
-                return;
-            }
+            await EndJobAsync(JobState.Completed, null);
         }
-
-        await EndJobAsync(JobState.Completed, null);
-    }
-
-    private string? ThresholdFailure()
-    {
-        if (Spec.MaxErrors is not { } threshold)
-        {
-            return null;
-        }
-
-        var errors = Totals().Errors;
-        // A fraction is judged against the whole dataset, so only once its size is known; a count at any time.
-        var exceeded = threshold.MaxCount is { } max
-            ? errors > max
-            : State.ListingComplete && threshold.IsExceeded(errors, State.ListedImages);
-        return exceeded
-            ? $"error threshold exceeded: {errors} of {State.ListedImages} images could not be labeled (allowed: {threshold})"
-            : null;
     }
 
     private async Task EndJobAsync(JobState final, string? reason)
     {
-        State.State = final;
-        State.EndedAt = DateTimeOffset.UtcNow;
-        State.FailureReason = reason;
-        State.StartedAt ??= State.EndedAt;
-        pendingFailure = null;
-        dirty = true;
+        header.State = final;
+        header.EndedAt = time.GetUtcNow();
+        header.FailureReason = reason;
+        header.StartedAt ??= header.EndedAt;
+        Ledger.End();
+        headerDirty = true;
         StopListing();
         metrics.SetPending(JobKey, 0);
-        var (labeledCount, errorCount) = Totals();
-        LogEnded(logger, JobKey, final, labeledCount, errorCount, reason ?? "");
-        await TryPersistAsync();
+        LogEnded(logger, JobKey, final, Ledger.Labeled, Ledger.Errors, reason ?? "");
+        await TryFlushAsync();
         await RecordEndAsync();
         StartTimers();
     }
@@ -645,7 +627,7 @@ public sealed partial class JobCoordinatorGrain(
     /// <summary>Writes the summary blob, takes the job off the active list and drops the reminder; retried until done.</summary>
     private async Task RecordEndAsync()
     {
-        if (State.EndRecorded)
+        if (header.EndRecorded)
         {
             return;
         }
@@ -657,13 +639,13 @@ public sealed partial class JobCoordinatorGrain(
                 .UploadAsync(BinaryData.FromString(JobStatusJson.Serialize(BuildStatus())), overwrite: true);
             await GrainFactory.GetGrain<IJobRegistryGrain>(0).MarkEndedAsync(JobKey);
             await UnregisterReminderAsync();
-            State.EndRecorded = true;
-            dirty = true;
-            await PersistAsync();
+            header.EndRecorded = true;
+            headerDirty = true;
+            await FlushAsync();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            lastStorageFailure = DateTimeOffset.UtcNow;
+            lastStorageFailure = time.GetUtcNow();
             LogStorageRetry(logger, ex, JobKey, "recording the end of the job");
         }
     }
@@ -681,13 +663,13 @@ public sealed partial class JobCoordinatorGrain(
     {
         try
         {
-            await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(new JobEntry { JobId = JobKey, SubmittedAt = State.SubmittedAt });
-            State.Registered = true;
-            dirty = true;
+            await GrainFactory.GetGrain<IJobRegistryGrain>(0).RegisterAsync(new JobEntry { JobId = JobKey, SubmittedAt = header.SubmittedAt });
+            header.Registered = true;
+            headerDirty = true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            lastStorageFailure = DateTimeOffset.UtcNow;
+            lastStorageFailure = time.GetUtcNow();
             LogStorageRetry(logger, ex, JobKey, "registering the job");
         }
     }
@@ -707,139 +689,139 @@ public sealed partial class JobCoordinatorGrain(
         }
     }
 
-    private async Task PersistAsync()
+    private bool HasChanges => headerDirty || (ledger is not null && ledger.DirtySegments().Any());
+
+    /// <summary>
+    /// Stores every change made before this call. Calls that arrive while a write is in flight share the next write
+    /// (group commit): lease calls interleave, so under load one write carries many leases.
+    /// </summary>
+    private Task FlushAsync()
     {
+        var round = nextFlush ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (flushLoop is null || flushLoop.IsCompleted)
+        {
+            flushLoop = FlushLoopAsync();
+        }
+
+        return round.Task;
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        while (nextFlush is { } round)
+        {
+            nextFlush = null;
+            try
+            {
+                await WriteChangesAsync();
+                round.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                round.TrySetException(ex);
+            }
+        }
+    }
+
+    /// <summary>Dirty segments first (in parallel: distinct blobs), then the header that counts their shards.</summary>
+    private async Task WriteChangesAsync()
+    {
+        if (ledger is null)
+        {
+            return;
+        }
+
+        // Snapshot synchronously: whatever changes during the writes is dirty again for the next round.
+        var segments = ledger.DirtySegments().Select(ledger.Snapshot).ToArray();
+        JobCoordinatorState? headerCopy = null;
+        if (headerDirty)
+        {
+            headerCopy = CopyHeader();
+            headerDirty = false;
+        }
+
         try
         {
-            await store.WriteStateAsync();
-            dirty = false;
-            lastPersist = DateTimeOffset.UtcNow;
+            await Task.WhenAll(segments.Select(async s =>
+            {
+                var tag = await store.WriteSegmentAsync(JobKey, s.Record, segmentTags.TryGetValue(s.Record.Index, out var t) ? t : null, CancellationToken.None);
+                segmentTags[s.Record.Index] = tag;
+                ledger.MarkStored(s.Record.Index, s.Version);
+            }));
+            if (headerCopy is not null)
+            {
+                headerTag = await store.WriteHeaderAsync(JobKey, headerCopy, headerTag, CancellationToken.None);
+            }
+
+            lastPersist = time.GetUtcNow();
         }
         catch (InconsistentStateException ex)
         {
             // Another activation wrote the job (a split during a membership change): drop this one and reload.
+            headerDirty |= headerCopy is not null;
             LogInconsistentState(logger, ex, JobKey);
             DeactivateOnIdle();
             throw;
         }
+        catch
+        {
+            headerDirty |= headerCopy is not null;
+            throw;
+        }
     }
 
-    private async Task TryPersistAsync()
+    private JobCoordinatorState CopyHeader() => new()
+    {
+        JobId = header.JobId,
+        Spec = header.Spec,
+        State = header.State,
+        SubmittedAt = header.SubmittedAt,
+        StartedAt = header.StartedAt,
+        EndedAt = header.EndedAt,
+        FailureReason = header.FailureReason,
+        ListingComplete = header.ListingComplete,
+        ListingCheckpoint = header.ListingCheckpoint,
+        ListedImages = Ledger.ListedImages,
+        ShardCount = Ledger.ShardCount,
+        ShardsRedispatched = Ledger.ShardsRedispatched,
+        Registered = header.Registered,
+        EndRecorded = header.EndRecorded,
+        SegmentSize = header.SegmentSize,
+    };
+
+    private async Task TryFlushAsync()
     {
         try
         {
-            await PersistAsync();
+            await FlushAsync();
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            lastStorageFailure = DateTimeOffset.UtcNow;
+            lastStorageFailure = time.GetUtcNow();
             LogStorageRetry(logger, ex, JobKey, "saving job state");
         }
     }
 
     private bool DuringStorageOutage(DateTimeOffset now) => now - lastStorageFailure < settings.LeaseDuration * 2;
 
-    private bool IsCurrent(ShardLeaseRef lease, out ShardRecord shard)
-    {
-        shard = null!;
-        if (lease.JobId != JobKey || lease.ShardId < 0 || lease.ShardId >= State.Shards.Count)
-        {
-            return false;
-        }
-
-        shard = State.Shards[lease.ShardId];
-        return shard.Status == ShardStatus.Leased && shard.LeaseId == lease.LeaseId;
-    }
-
-    /// <summary>Labeled and error counts in one pass over the shards: done and failed shards, plus running ones' reports.</summary>
-    private (long Labeled, long Errors) Totals()
-    {
-        long labeled = 0, errors = 0;
-        foreach (var shard in State.Shards)
-        {
-            if (shard.Status is ShardStatus.Done or ShardStatus.Failed)
-            {
-                labeled += shard.Labeled;
-                errors += shard.Errors;
-            }
-            // Once the job ended, running shards' partial progress is not in the results: not counted.
-            else if (shard.Status == ShardStatus.Leased && !IsTerminal && running.TryGetValue(shard.Id, out var p))
-            {
-                labeled += p.Labeled;
-                errors += p.Errors;
-            }
-        }
-
-        return (labeled, errors);
-    }
-
-    private long Processed()
-    {
-        var (labeled, errors) = Totals();
-        return labeled + errors;
-    }
-
     private void SampleRate()
     {
-        var now = DateTimeOffset.UtcNow;
-        rateSamples.Add((now, Processed()));
+        var now = time.GetUtcNow();
+        rateSamples.Add((now, Ledger.Processed));
         rateSamples.RemoveAll(s => now - s.At > settings.RateWindow);
     }
 
+    /// <summary>O(silos + shards in flight): every count is kept up to date by the ledger.</summary>
     private JobStatus BuildStatus()
     {
-        var spec = Spec;
-        int done = 0, leased = 0, waiting = 0, failed = 0;
-        var silos = new Dictionary<string, (long Labeled, long Errors)>(StringComparer.Ordinal);
-        var failures = new List<ShardFailure>();
-        foreach (var shard in State.Shards)
-        {
-            (long labeled, long errors) counts = (0, 0);
-            switch (shard.Status)
-            {
-                case ShardStatus.Done:
-                    done++;
-                    counts = (shard.Labeled, shard.Errors);
-                    break;
-                case ShardStatus.Leased when IsTerminal:
-                    // Told to stop at their next renewal: nothing runs for an ended job.
-                    waiting++;
-                    break;
-                case ShardStatus.Leased:
-                    leased++;
-                    if (running.TryGetValue(shard.Id, out var progress))
-                    {
-                        counts = (progress.Labeled, progress.Errors);
-                    }
-
-                    break;
-                case ShardStatus.Pending:
-                    waiting++;
-                    break;
-                case ShardStatus.Failed:
-                    failed++;
-                    if (failures.Count < MaxReportedShardFailures)
-                    {
-                        failures.Add(new ShardFailure { ShardId = shard.Id, Attempts = shard.Attempts, Images = shard.ImageCount, Reason = shard.LastError ?? "failed" });
-                    }
-
-                    break;
-            }
-
-            if (shard.Silo is { } silo && (counts.labeled > 0 || counts.errors > 0))
-            {
-                var current = silos.GetValueOrDefault(silo);
-                silos[silo] = (current.Labeled + counts.labeled, current.Errors + counts.errors);
-            }
-        }
-
-        var (labeledTotal, errorsTotal) = Totals();
+        var book = Ledger;
+        var labeled = book.Labeled;
+        var errors = book.Errors;
         var rate = CurrentRate();
         TimeSpan? eta = null;
         if (!IsTerminal && rate > 0)
         {
-            var remaining = Math.Max(0, State.ListedImages - labeledTotal - errorsTotal);
-            eta = TimeSpan.FromSeconds(Math.Ceiling(remaining / rate));
+            eta = TimeSpan.FromSeconds(Math.Ceiling(Math.Max(0, book.ListedImages - labeled - errors) / rate));
         }
         else if (IsTerminal)
         {
@@ -849,29 +831,28 @@ public sealed partial class JobCoordinatorGrain(
         return new JobStatus
         {
             JobId = JobKey,
-            State = State.State,
-            Spec = spec,
-            TotalImages = State.ListedImages,
-            ListingComplete = State.ListingComplete,
-            Labeled = labeledTotal,
-            Errors = errorsTotal,
-            ShardsTotal = State.Shards.Count,
-            ShardsDone = done,
-            ShardsRunning = leased,
-            ShardsPending = waiting,
-            ShardsFailed = failed,
-            ImagesPerSecond = IsTerminal ? AverageRate(labeledTotal + errorsTotal) : rate,
+            State = header.State,
+            Spec = Spec,
+            TotalImages = book.ListedImages,
+            ListingComplete = header.ListingComplete,
+            Labeled = labeled,
+            Errors = errors,
+            ShardsTotal = book.ShardCount,
+            ShardsDone = book.ShardsDone,
+            // Told to stop at their next renewal: nothing runs for an ended job.
+            ShardsRunning = IsTerminal ? 0 : book.ShardsLeased,
+            ShardsPending = book.ShardsPending + (IsTerminal ? book.ShardsLeased : 0),
+            ShardsFailed = book.ShardsFailed,
+            ImagesPerSecond = IsTerminal ? AverageRate(labeled + errors) : rate,
             Eta = eta,
-            Silos = silos.OrderBy(s => s.Key, StringComparer.Ordinal)
-                .Select(s => new SiloShare { Silo = s.Key, Labeled = s.Value.Labeled, Errors = s.Value.Errors })
-                .ToArray(),
-            SubmittedAt = State.SubmittedAt,
-            StartedAt = State.StartedAt,
-            EndedAt = State.EndedAt,
-            FailureReason = State.FailureReason,
-            ShardsRedispatched = State.ShardsRedispatched,
-            FailedShards = failures,
-            Model = State.Model,
+            Silos = book.SiloShares(),
+            SubmittedAt = header.SubmittedAt,
+            StartedAt = header.StartedAt,
+            EndedAt = header.EndedAt,
+            FailureReason = header.FailureReason,
+            ShardsRedispatched = book.ShardsRedispatched,
+            FailedShards = book.FailedShards.ToArray(),
+            Model = header.Model,
         };
     }
 
@@ -891,7 +872,7 @@ public sealed partial class JobCoordinatorGrain(
     /// <summary>For an ended job: images over the time from first shard to end.</summary>
     private double AverageRate(long processed)
     {
-        if (State.StartedAt is not { } started || State.EndedAt is not { } ended)
+        if (header.StartedAt is not { } started || header.EndedAt is not { } ended)
         {
             return 0;
         }
@@ -899,15 +880,6 @@ public sealed partial class JobCoordinatorGrain(
         var seconds = (ended - started).TotalSeconds;
         return seconds <= 0 ? 0 : processed / seconds;
     }
-
-    private static string CleanReason(string reason)
-    {
-        var line = LineBreaks().Replace(reason ?? "failed", " ").Trim();
-        return line.Length <= MaxReasonLength ? line : line[..MaxReasonLength] + "...";
-    }
-
-    [GeneratedRegex(@"[\r\n\t]+", RegexOptions.CultureInvariant)]
-    private static partial Regex LineBreaks();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} submitted: source {Source}, model {Model}, shard size {ShardSize}")]
     private static partial void LogSubmitted(ILogger logger, string jobId, string source, string model, int shardSize);
@@ -927,17 +899,20 @@ public sealed partial class JobCoordinatorGrain(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} shard {ShardId} completed by {Silo}: {Labeled} labeled, {Errors} errors")]
     private static partial void LogShardCompleted(ILogger logger, string jobId, int shardId, string silo, int labeled, int errors);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} shard {ShardId}: ignored stale {Report} (shard is {Status})")]
-    private static partial void LogStaleReport(ILogger logger, string jobId, int shardId, string report, ShardStatus status);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: completion refused: {Labeled} labeled + {Errors} errors is not the shard's image count")]
+    private static partial void LogCompletionRejected(ILogger logger, string jobId, int shardId, int labeled, int errors);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId} attempt {Attempt} failed, will retry: {Reason}")]
-    private static partial void LogShardRetry(ILogger logger, string jobId, int shardId, int attempt, string reason);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} shard {ShardId}: ignored stale {Report}")]
+    private static partial void LogStaleReport(ILogger logger, string jobId, int shardId, string report);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} shard {ShardId} failed all {Attempts} attempts; its images become error rows: {Reason}")]
-    private static partial void LogShardFailed(ILogger logger, string jobId, int shardId, int attempts, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId} attempt failed ({Kind}, free retry: {Free}), will retry: {Reason}")]
+    private static partial void LogShardRetry(ILogger logger, string jobId, int shardId, ShardFailureKind kind, bool free, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: lease of silo {Silo} expired; shard goes to another worker")]
-    private static partial void LogLeaseExpired(ILogger logger, string jobId, int shardId, string silo);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Job {JobId} shard {ShardId} failed all its attempts ({Kind}); its images become error rows: {Reason}")]
+    private static partial void LogShardFailed(ILogger logger, string jobId, int shardId, ShardFailureKind kind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: lease of silo {Silo} lost (silo gone: {SiloGone}, shard failed: {ShardFailed}); shard goes to another worker")]
+    private static partial void LogLeaseLost(ILogger logger, string jobId, int shardId, string silo, bool siloGone, bool shardFailed);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} shard {ShardId} handed back by draining silo {Silo}")]
     private static partial void LogReleased(ILogger logger, string jobId, int shardId, string silo);

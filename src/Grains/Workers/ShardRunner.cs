@@ -68,7 +68,9 @@ public sealed partial class ShardRunner(
             }
 
             var names = await ShardManifestFile.ReadAsync(
-                storage.Workers.GetBlobContainerClient(lease.ManifestBlob.Container).GetBlobClient(lease.ManifestBlob.Prefix), token);
+                storage.Workers.GetBlobContainerClient(lease.ManifestBlob.Container).GetBlobClient(lease.ManifestBlob.Prefix),
+                new ManifestRange(lease.ManifestOffset, lease.ManifestLength),
+                token);
             var images = storage.Workers.GetBlobContainerClient(lease.SourceContainer);
             var pipeline = new LabelingPipeline(classifier, new LabelingPipelineOptions
             {
@@ -132,10 +134,10 @@ public sealed partial class ShardRunner(
         }
         catch (Exception ex)
         {
-            var reason = Describe(ex);
+            var failure = ShardFailureClassifier.Classify(ex);
             metrics.ShardAttemptFailed(leaseRef.JobId);
-            LogAttemptFailed(logger, ex, leaseRef.JobId, leaseRef.ShardId, lease.Attempt, reason);
-            await TryAsync(() => coordinator.FailShardAsync(leaseRef, reason), "report failure");
+            LogAttemptFailed(logger, ex, leaseRef.JobId, leaseRef.ShardId, lease.Attempt, failure.Kind, failure.Reason);
+            await TryAsync(() => coordinator.FailShardAsync(leaseRef, failure), "report failure");
         }
         finally
         {
@@ -225,20 +227,6 @@ public sealed partial class ShardRunner(
         }
     }
 
-    private static string Describe(Exception ex) => ex switch
-    {
-        ModelUnavailableException => ex.Message,
-        RequestFailedException storageError => $"storage error {storageError.Status} {storageError.ErrorCode}: {FirstLine(storageError.Message)}",
-        TimeoutException => $"timed out: {FirstLine(ex.Message)}",
-        _ => $"{ex.GetType().Name}: {FirstLine(ex.Message)}",
-    };
-
-    private static string FirstLine(string message)
-    {
-        var end = message.IndexOfAny(['\r', '\n']);
-        return end < 0 ? message : message[..end];
-    }
-
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} shard {ShardId}: attempt {Attempt} started ({Images} images)")]
     private static partial void LogStarted(ILogger logger, string jobId, int shardId, int attempt, int images);
 
@@ -248,8 +236,8 @@ public sealed partial class ShardRunner(
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} shard {ShardId}: stopped: {Reason}")]
     private static partial void LogStopped(ILogger logger, string jobId, int shardId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: attempt {Attempt} failed: {Reason}")]
-    private static partial void LogAttemptFailed(ILogger logger, Exception exception, string jobId, int shardId, int attempt, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: attempt {Attempt} failed ({Kind}): {Reason}")]
+    private static partial void LogAttemptFailed(ILogger logger, Exception exception, string jobId, int shardId, int attempt, ShardFailureKind kind, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: lease renewal failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception, string jobId, int shardId);

@@ -1,0 +1,186 @@
+using System.Threading.Channels;
+using Azure;
+using Azure.Storage.Blobs;
+using MobileNet.Orleans.Contracts.Storage;
+
+namespace MobileNet.Orleans.Client.Results;
+
+/// <summary>One line of a shard's result blob.</summary>
+public readonly record struct ShardLine(int ShardId, string Line);
+
+/// <summary>
+/// Reads a job's results as exactly <c>results/NNNNNN.jsonl</c> for shard ids 0..N-1 (nothing else under the job's
+/// prefix is read), in shard order, downloading at most <see cref="Prefetch"/> blobs ahead of the one being read, so
+/// memory is bounded by a few shards whatever the job's size.
+/// </summary>
+public sealed class ShardResultReader(BlobServiceClient service, BlobPath output, string jobId)
+{
+    public int Prefetch { get; init; } = 8;
+
+    /// <summary>A missing blob is skipped (a running job's unfinished shard) instead of failing the read.</summary>
+    public bool AllowMissing { get; init; }
+
+    /// <summary>Shards whose blob was missing and skipped (only with <see cref="AllowMissing"/>).</summary>
+    public int Missing { get; private set; }
+
+    public async IAsyncEnumerable<ShardLine> ReadAsync(int shardCount, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(shardCount);
+        var container = service.GetBlobContainerClient(output.Container);
+        // Downloads start in shard order and are read in shard order: the channel holds the tasks, so at most
+        // Prefetch downloads run or wait ahead of the reader.
+        var window = Channel.CreateBounded<Task<string[]?>>(new BoundedChannelOptions(Math.Max(1, Prefetch)) { SingleReader = true, SingleWriter = true });
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    for (var id = 0; id < shardCount; id++)
+                    {
+                        var blob = JobOutputLayout.ShardResult(output, jobId, id);
+                        await window.Writer.WriteAsync(DownloadAsync(container.GetBlobClient(blob.Prefix), cts.Token), cts.Token).ConfigureAwait(false);
+                    }
+
+                    window.Writer.Complete();
+                }
+#pragma warning disable CA1031 // Handed to the reader, which rethrows it.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    window.Writer.Complete(ex);
+                }
+            },
+            cts.Token);
+        try
+        {
+            var shardId = 0;
+            await foreach (var download in window.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var lines = await download.ConfigureAwait(false);
+                if (lines is null)
+                {
+                    if (!AllowMissing)
+                    {
+                        throw new InvalidDataException($"result blob of shard {shardId} ({JobOutputLayout.ShardResult(output, jobId, shardId)}) is missing: the job's results are incomplete");
+                    }
+
+                    Missing++;
+                }
+                else
+                {
+                    foreach (var line in lines)
+                    {
+                        yield return new ShardLine(shardId, line);
+                    }
+                }
+
+                shardId++;
+            }
+        }
+        finally
+        {
+            await cts.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await producer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            // Observe downloads still in the window so none faults unobserved.
+            while (window.Reader.TryRead(out var pending))
+            {
+                try
+                {
+                    await pending.ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // Abandoned downloads: their outcome no longer matters.
+                catch (Exception)
+#pragma warning restore CA1031
+                {
+                }
+            }
+        }
+    }
+
+    private static async Task<string[]?> DownloadAsync(BlobClient blob, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var content = await blob.DownloadContentAsync(cancellationToken).ConfigureAwait(false);
+            return content.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            return null;
+        }
+    }
+}
+
+/// <summary>Two result rows name the same image: a bug or tampering, never resolved by dropping one.</summary>
+public sealed class DuplicateResultException(string image, string where) : Exception($"image '{image}' has two result rows ({where}); the results are not trustworthy");
+
+/// <summary>
+/// Passes through result lines that are already in image-name order (a container listing job's shards, cut in
+/// listing order), checking as it goes: a repeated image is a <see cref="DuplicateResultException"/>, a line out of
+/// order an <see cref="InvalidDataException"/>. Constant memory.
+/// </summary>
+public static class ListingOrderCheck
+{
+    public static async IAsyncEnumerable<string> CheckAsync(IAsyncEnumerable<ShardLine> lines, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(lines);
+        string? previous = null;
+        var previousShard = -1;
+        await foreach (var (shardId, line) in lines.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var image = RecordKey.Of(line).Image;
+            if (previous is not null)
+            {
+                if (string.Equals(previous, image, StringComparison.Ordinal))
+                {
+                    throw new DuplicateResultException(image, previousShard == shardId ? $"twice in shard {shardId}" : $"in shards {previousShard} and {shardId}");
+                }
+
+                // Listings are ordered by name; storage services differ in UTF-16 versus code point order, so either holds.
+                if (string.CompareOrdinal(previous, image) > 0 && CodePointOrder.Compare(previous, image) > 0)
+                {
+                    throw new InvalidDataException($"result rows are not in listing order: '{image}' (shard {shardId}) follows '{previous}' (shard {previousShard})");
+                }
+            }
+
+            previous = image;
+            previousShard = shardId;
+            yield return line;
+        }
+    }
+}
+
+/// <summary>Compares strings by Unicode code point (the order of their UTF-8 bytes).</summary>
+public static class CodePointOrder
+{
+    public static int Compare(string a, string b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var x = a.EnumerateRunes().GetEnumerator();
+        var y = b.EnumerateRunes().GetEnumerator();
+        while (true)
+        {
+            var hasX = x.MoveNext();
+            var hasY = y.MoveNext();
+            if (!hasX || !hasY)
+            {
+                return hasX.CompareTo(hasY);
+            }
+
+            var byRune = x.Current.Value.CompareTo(y.Current.Value);
+            if (byRune != 0)
+            {
+                return byRune;
+            }
+        }
+    }
+}

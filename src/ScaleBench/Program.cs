@@ -1,0 +1,3 @@
+using MobileNet.Orleans.ScaleBench;
+
+return await ControlPlaneBench.RunAsync(args);
