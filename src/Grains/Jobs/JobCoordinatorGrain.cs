@@ -118,6 +118,11 @@ public sealed partial class JobCoordinatorGrain(
             throw new ArgumentException($"manifest blob '{manifest}' does not exist in container '{spec.Source.Container}'");
         }
 
+        if (spec.ManifestBlob is null && !await BlobProbe.HasAnyBlobAsync(source, spec.Source.Prefix))
+        {
+            throw new ArgumentException($"no blobs under '{spec.Source}'; check the prefix, or upload images with 'mobilenet upload <dir> --to {spec.Source.ToString().TrimEnd('/')}'");
+        }
+
         await storage.Coordinator.GetBlobContainerClient(spec.Output.Container).CreateIfNotExistsAsync();
 
         State.JobId = JobKey;
@@ -186,6 +191,7 @@ public sealed partial class JobCoordinatorGrain(
             shard.Status = ShardStatus.Leased;
             shard.Attempts++;
             shard.LeaseId = Guid.NewGuid();
+            ShardLeaseHistory.Remember(shard, shard.LeaseId);
             shard.LeaseExpiresAt = now + settings.LeaseDuration;
             shard.Silo = silo;
             running[id] = new ShardProgress();
@@ -206,6 +212,7 @@ public sealed partial class JobCoordinatorGrain(
             lastStorageFailure = DateTimeOffset.UtcNow;
             foreach (var (shard, status, attempts, leaseId, previousSilo) in granted)
             {
+                ShardLeaseHistory.Forget(shard, shard.LeaseId);
                 shard.Status = status;
                 shard.Attempts = attempts;
                 shard.LeaseId = leaseId;
@@ -273,6 +280,12 @@ public sealed partial class JobCoordinatorGrain(
         if (shard.Status is ShardStatus.Done or ShardStatus.Failed)
         {
             LogStaleReport(logger, JobKey, shard.Id, "completion", shard.Status);
+            return;
+        }
+
+        if (!ShardLeaseHistory.WasIssued(shard, lease.LeaseId))
+        {
+            LogUnknownLease(logger, JobKey, shard.Id, lease.Silo ?? "?");
             return;
         }
 
@@ -944,4 +957,7 @@ public sealed partial class JobCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: state was changed by another activation; deactivating to reload it")]
     private static partial void LogInconsistentState(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: completion from {Silo} names a lease this shard never had; ignored")]
+    private static partial void LogUnknownLease(ILogger logger, string jobId, int shardId, string silo);
 }

@@ -80,4 +80,7 @@ public sealed class ShardRecord
 
     /// <summary>For a failed shard: its error rows are in its result blob.</summary>
     [Id(10)] public bool ErrorRowsWritten { get; set; }
+
+    /// <summary>The last lease ids handed out for this shard (see <see cref="ShardLeaseHistory"/>).</summary>
+    [Id(11)] public List<Guid> IssuedLeases { get; set; } = [];
 }
