@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using System.Threading.Channels;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using MobileNet.Inference;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
@@ -38,9 +37,12 @@ public static class ResultsCommand
             var outputFormat = ResolveFormat(parse.GetValue(format), target);
             var settings = cluster.Resolve(parse);
             JobStatus status;
+            ResultReadLinks links;
             await using (var connection = await ClusterConnection.ConnectAsync(settings, ct))
             {
                 status = await JobCalls.GetStatusAsync(connection.Client, jobId);
+                // Read-only links signed by the cluster for this job's result blobs: no storage key on the client.
+                links = await connection.Client.GetGrain<IJobResultsGrain>(jobId).GetReadLinksAsync();
             }
 
             var error = parse.InvocationConfiguration.Error;
@@ -50,15 +52,15 @@ public static class ResultsCommand
                 return ExitCodes.RuntimeFailure;
             }
 
-            var service = settings.Storage.CreateBlobServiceClient();
-            var folder = JobOutputLayout.ResultsFolder(status.Spec.Output, jobId);
+            var blobs = links.Blobs.Select(link => new BlobClient(new Uri(link))).ToList();
+            var folder = links.Folder;
             var merger = new ResultMerger();
             var counts = new RecordCounts();
             MergeSummary summary;
             if (target is null)
             {
                 var stdout = parse.InvocationConfiguration.Output;
-                summary = await WriteAsync(service, folder, stdout, outputFormat, status.Spec.TopK, merger, counts, ct);
+                summary = await WriteAsync(blobs, stdout, outputFormat, status.Spec.TopK, merger, counts, ct);
                 await stdout.FlushAsync(ct);
             }
             else
@@ -68,7 +70,7 @@ public static class ResultsCommand
                 {
                     await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false), bufferSize: 1 << 16))
                     {
-                        summary = await WriteAsync(service, folder, writer, outputFormat, status.Spec.TopK, merger, counts, ct);
+                        summary = await WriteAsync(blobs, writer, outputFormat, status.Spec.TopK, merger, counts, ct);
                     }
 
                     File.Move(temp, target.FullName, overwrite: true);
@@ -115,7 +117,7 @@ public static class ResultsCommand
         public long Errors { get; set; }
     }
 
-    private static async Task<MergeSummary> WriteAsync(BlobServiceClient service, BlobPath folder, TextWriter writer, LabelingOutputFormat format, int topK, ResultMerger merger, RecordCounts counts, CancellationToken cancellationToken)
+    private static async Task<MergeSummary> WriteAsync(IReadOnlyList<BlobClient> blobs, TextWriter writer, LabelingOutputFormat format, int topK, ResultMerger merger, RecordCounts counts, CancellationToken cancellationToken)
     {
         if (format == LabelingOutputFormat.Csv)
         {
@@ -123,7 +125,7 @@ public static class ResultsCommand
         }
 
         return await merger.MergeAsync(
-            ReadResultLinesAsync(service, folder, cancellationToken),
+            ReadResultLinesAsync(blobs, cancellationToken),
             async (line, ct) =>
             {
                 var record = LabelingRecordFormat.ParseJsonLine(line);
@@ -141,12 +143,10 @@ public static class ResultsCommand
             cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Every line of every JSONL blob under <paramref name="folder"/>, downloading a few blobs at once.</summary>
-    public static async IAsyncEnumerable<string> ReadResultLinesAsync(BlobServiceClient service, BlobPath folder, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>Every line of every given JSONL blob, downloading a few blobs at once.</summary>
+    public static async IAsyncEnumerable<string> ReadResultLinesAsync(IReadOnlyList<BlobClient> blobs, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(service);
-        ArgumentNullException.ThrowIfNull(folder);
-        var container = service.GetBlobContainerClient(folder.Container);
+        ArgumentNullException.ThrowIfNull(blobs);
         // Bounded: at most DownloadParallelism blobs downloaded and a few waiting, so memory stays O(shard size).
         var channel = Channel.CreateBounded<string[]>(DownloadParallelism);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -155,10 +155,9 @@ public static class ResultsCommand
             {
                 try
                 {
-                    var names = ListAsync(container, folder.Prefix, cts.Token);
-                    await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = DownloadParallelism, CancellationToken = cts.Token }, async (name, ct) =>
+                    await Parallel.ForEachAsync(blobs, new ParallelOptions { MaxDegreeOfParallelism = DownloadParallelism, CancellationToken = cts.Token }, async (blob, ct) =>
                     {
-                        var content = await container.GetBlobClient(name).DownloadContentAsync(ct).ConfigureAwait(false);
+                        var content = await blob.DownloadContentAsync(ct).ConfigureAwait(false);
                         var lines = content.Value.Content.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                         await channel.Writer.WriteAsync(lines, ct).ConfigureAwait(false);
                     }).ConfigureAwait(false);
@@ -191,17 +190,6 @@ public static class ResultsCommand
             }
             catch (OperationCanceledException)
             {
-            }
-        }
-    }
-
-    private static async IAsyncEnumerable<string> ListAsync(BlobContainerClient container, string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = prefix }, cancellationToken).ConfigureAwait(false))
-        {
-            if (blob.Name.EndsWith(".jsonl", StringComparison.Ordinal))
-            {
-                yield return blob.Name;
             }
         }
     }

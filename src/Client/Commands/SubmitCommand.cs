@@ -1,20 +1,16 @@
 using System.CommandLine;
-using System.Net.Http;
-using Azure;
-using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
 using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
-using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 
 namespace MobileNet.Orleans.Client.Commands;
 
 /// <summary>
-/// <c>mobilenet submit --source container/prefix --model name</c>: validates everything it can before starting
-/// anything (exit 2 with a one-line reason), then starts the job and prints its id as the last line of stdout.
+/// <c>mobilenet submit --source container/prefix --model name</c>: checks the arguments, then the cluster checks
+/// the source, manifest and model with its own storage identity (the client needs no storage key); anything wrong is
+/// exit 2 with a one-line reason and starts nothing. Prints the job id as the last line of stdout.
 /// </summary>
 public static class SubmitCommand
 {
@@ -39,8 +35,6 @@ public static class SubmitCommand
                 parse.GetValue(source), parse.GetValue(model), parse.GetValue(topK), parse.GetValue(shardSize),
                 parse.GetValue(output), parse.GetValue(maxErrors), parse.GetValue(manifest));
             var settings = cluster.Resolve(parse);
-            await ValidateStorageAsync(settings.Storage, spec, ct);
-
             await using var connection = await ClusterConnection.ConnectAsync(settings, ct);
             var jobId = JobId.New(DateTimeOffset.UtcNow);
             JobStatus status;
@@ -50,7 +44,7 @@ public static class SubmitCommand
             }
             catch (ArgumentException ex)
             {
-                // The coordinator re-validates (it never trusts its caller): its reasons are user errors too.
+                // The cluster checks what needs storage (source, manifest, model) with its own identity: the client holds no key.
                 throw new CliUsageException(ex.Message);
             }
 
@@ -155,56 +149,5 @@ public static class SubmitCommand
         }
 
         return spec;
-    }
-
-    /// <summary>Source container exists and is not empty (or the manifest exists), the model is uploaded.</summary>
-    public static async Task ValidateStorageAsync(StorageConnection storage, JobSpec spec, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(storage);
-        ArgumentNullException.ThrowIfNull(spec);
-        var service = storage.CreateBlobServiceClient();
-        try
-        {
-            var container = service.GetBlobContainerClient(spec.Source.Container);
-            if (!await container.ExistsAsync(cancellationToken).ConfigureAwait(false))
-            {
-                throw new CliUsageException($"--source: container '{spec.Source.Container}' does not exist in storage account {storage.Describe()}; upload images with 'mobilenet upload <dir> --to {spec.Source}'");
-            }
-
-            if (spec.ManifestBlob is { } manifest)
-            {
-                if (!await container.GetBlobClient(manifest).ExistsAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    throw new CliUsageException($"--manifest: blob '{manifest}' does not exist in container '{spec.Source.Container}'");
-                }
-            }
-            else if (!await HasAnyBlobAsync(container, spec.Source.Prefix, cancellationToken).ConfigureAwait(false))
-            {
-                throw new CliUsageException($"--source: no blobs under '{spec.Source}'; check the prefix, or upload images with 'mobilenet upload <dir> --to {spec.Source.ToString().TrimEnd('/')}'");
-            }
-
-            if (await ModelsUploadCommand.FindAsync(service, spec.ModelName, cancellationToken).ConfigureAwait(false) is null)
-            {
-                throw new CliUsageException($"--model: unknown model '{spec.ModelName}'; upload it with 'mobilenet models upload {spec.ModelName} --file <model.onnx>' ('mobilenet models list' shows uploaded models)");
-            }
-        }
-        catch (Exception ex) when (ex is RequestFailedException or AggregateException or HttpRequestException)
-        {
-            throw new CliUsageException($"cannot reach storage account {storage.Describe()} (from {storage.Source}): {SecretRedaction.Redact(ClusterConnection.OneLine(ex))}");
-        }
-    }
-
-    private static async Task<bool> HasAnyBlobAsync(BlobContainerClient container, string prefix, CancellationToken cancellationToken)
-    {
-        var options = new GetBlobsOptions { Prefix = prefix.Length == 0 ? null : prefix };
-        await foreach (var page in container.GetBlobsAsync(options, cancellationToken).AsPages(pageSizeHint: 1).ConfigureAwait(false))
-        {
-            if (page.Values.Count > 0)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 }

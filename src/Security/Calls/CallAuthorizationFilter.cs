@@ -18,6 +18,7 @@ public sealed partial class CallAuthorizationFilter(CallVerifier verifier, ILogg
 {
     private static readonly Assembly Contracts = typeof(CallerRole).Assembly;
     private static readonly ConcurrentDictionary<MethodInfo, CallerRole> Requirements = new();
+    private static readonly ConcurrentDictionary<Type, bool> MobileNetGrainTypes = new();
     private readonly Counter<long> _refused = meters.Create("MobileNet.Orleans.Security").CreateCounter<long>("mobilenet.calls.refused", description: "grain calls refused by the authorization filter");
 
     public async Task Invoke(IIncomingGrainCallContext context)
@@ -25,8 +26,10 @@ public sealed partial class CallAuthorizationFilter(CallVerifier verifier, ILogg
         ArgumentNullException.ThrowIfNull(context);
         var method = context.InterfaceMethod;
         var ours = method?.DeclaringType?.Assembly == Contracts;
+        // Another interface on a MobileNet grain (IRemindable, say) is open to silos only; Orleans' own grains and
+        // system targets (which clients call to learn the cluster's manifest) are left to Orleans.
         var fromClient = context.SourceId is { } source && GrainTypePrefix.IsClient(source);
-        if (!ours && !fromClient)
+        if (!ours && (!fromClient || !IsMobileNetGrain(context.Grain)))
         {
             await context.Invoke();
             return;
@@ -38,13 +41,14 @@ public sealed partial class CallAuthorizationFilter(CallVerifier verifier, ILogg
             Refuse(context, "?", $"{context.InterfaceName}.{context.MethodName} declares no role and is not callable");
         }
 
+        var (@interface, methodName, target) = CallSignature.Describe(context);
         if (!verifier.TryVerify(
                 RequestContext.Get(CallSignature.CertificateKey),
                 RequestContext.Get(CallSignature.TimeKey),
                 RequestContext.Get(CallSignature.SignatureKey),
-                context.InterfaceName,
-                context.MethodName,
-                context.TargetId.ToString(),
+                @interface,
+                methodName,
+                target,
                 out var caller,
                 out var reason))
         {
@@ -63,6 +67,9 @@ public sealed partial class CallAuthorizationFilter(CallVerifier verifier, ILogg
 
         await context.Invoke();
     }
+
+    private static bool IsMobileNetGrain(object? grain) =>
+        grain is not null && MobileNetGrainTypes.GetOrAdd(grain.GetType(), t => t.GetInterfaces().Any(i => i.Assembly == Contracts));
 
     private static CallerRole RequiredRole(MethodInfo method) =>
         Requirements.GetOrAdd(method, m => m.GetCustomAttribute<RequiresRoleAttribute>()?.Role ?? CallerRole.None);

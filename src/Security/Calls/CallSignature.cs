@@ -23,6 +23,14 @@ public static class CallSignature
     /// <summary>How far a caller's clock may be off, and how long a signature stays good.</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
 
+    /// <summary>What a signature covers, named the same way on the calling and the receiving side.</summary>
+    public static (string Interface, string Method, string Target) Describe(IGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var method = context.InterfaceMethod;
+        return (method?.DeclaringType?.FullName ?? context.InterfaceName, method?.Name ?? context.MethodName, context.TargetId.ToString());
+    }
+
     public static byte[] Payload(long unixMilliseconds, string interfaceName, string methodName, string target) =>
         Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"mobilenet-call/1\n{unixMilliseconds}\n{interfaceName}\n{methodName}\n{target}"));
 }

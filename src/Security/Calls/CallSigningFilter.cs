@@ -6,7 +6,8 @@ public sealed class CallSigningFilter(CallSigner signer) : IOutgoingGrainCallFil
     public Task Invoke(IOutgoingGrainCallContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var (time, signature) = signer.Sign(context.InterfaceName, context.MethodName, context.TargetId.ToString());
+        var (@interface, method, target) = CallSignature.Describe(context);
+        var (time, signature) = signer.Sign(@interface, method, target);
         // Set here, in the filter's own async flow: the caller's RequestContext is left as it was.
         RequestContext.Set(CallSignature.CertificateKey, signer.Certificate);
         RequestContext.Set(CallSignature.TimeKey, time);
