@@ -77,6 +77,7 @@ internal sealed class SiloProcess : IAsyncDisposable
             ["Silo__NumMissedProbesLimit"] = "2",
             ["Silo__NumVotesForDeathDeclaration"] = "1",
             ["Worker__CacheDirectory"] = Path.Combine(Path.GetTempPath(), $"mobilenet-silo-tests-{clusterId}-{name}"),
+            ["Tls__CertificateDirectory"] = MobileNet.Orleans.Testing.TestCertificates.Shared.Silo,
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
         };
