@@ -87,10 +87,17 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
         Assert.Contains("Does the cluster trust certificate 'intruder'", otherCa.Stderr, StringComparison.Ordinal);
     }
 
-    [SkippableFact]
-    public async Task Connect_TlsClientWithoutCertificate_CannotCallTheCluster()
+    /// <summary>Raw Orleans clients that trust any gateway, so only the silo's check of the client can stop them.</summary>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Connect_TlsClientWithoutOrWithForeignCertificate_CannotCallTheCluster(bool foreignCertificate)
     {
         var cluster = Require();
+        using var foreign = foreignCertificate
+            ? System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(
+                Path.Combine(TestCertificates.Shared.OtherAuthorityAdmin, "tls.crt"), Path.Combine(TestCertificates.Shared.OtherAuthorityAdmin, "tls.key"))
+            : null;
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.UseOrleansClient(client =>
         {
@@ -100,10 +107,10 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
                 o.ServiceId = cluster.ServiceId;
             });
             client.UseStaticClustering([.. cluster.Silos.Select(s => new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, s.GatewayPort))]);
-            // TLS, trusting whatever the gateway shows, but no client certificate of its own.
+            // TLS, trusting whatever the gateway shows, with no certificate or one from a CA the cluster does not trust.
             client.UseTls(o =>
             {
-                o.LocalCertificate = null;
+                o.LocalCertificate = foreign;
                 o.AllowAnyRemoteCertificate();
                 o.OnAuthenticateAsClient = (_, ssl) => ssl.TargetHost = "mobilenet-silo";
             });
@@ -118,7 +125,7 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
             await host.Services.GetRequiredService<IClusterClient>().GetGrain<IJobRegistryGrain>(0).GetRecentJobsAsync(5).WaitAsync(TimeSpan.FromSeconds(20));
         });
 
-        output.WriteLine($"no client certificate: {error?.GetType().Name}: {error?.Message}");
+        output.WriteLine($"{(foreignCertificate ? "foreign" : "no")} client certificate: {error?.GetType().Name}: {error?.Message}");
         Assert.NotNull(error);
     }
 
@@ -255,11 +262,15 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
         return fixture.Cluster ?? throw new InvalidOperationException("the secure cluster did not start");
     }
 
+    /// <summary>The arguments without their certificate and connect timeout (the caller gives its own).</summary>
     private static string[] WithoutTlsDir(string[] args)
     {
         var list = args.ToList();
-        var i = list.IndexOf("--tls-dir");
-        list.RemoveRange(i, 2);
+        foreach (var option in new[] { "--tls-dir", "--connect-timeout" })
+        {
+            list.RemoveRange(list.IndexOf(option), 2);
+        }
+
         return [.. list];
     }
 
