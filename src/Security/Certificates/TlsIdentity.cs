@@ -65,13 +65,12 @@ public sealed class TlsIdentity : IDisposable
         }
 
         var identity = new TlsIdentity(certificate, authority, CertificateNames.RoleOf(certificate));
-        if (!identity.Trust.TryValidate(certificate, out var validated, out var reason))
+        if (!identity.Trust.TryValidate(certificate, out _, out var reason))
         {
             identity.Dispose();
             throw new CertificateException($"certificate '{certPath}' is not usable: {reason}");
         }
 
-        _ = validated;
         return identity;
     }
 

@@ -127,6 +127,11 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
 
         output.WriteLine($"{(foreignCertificate ? "foreign" : "no")} client certificate: {error?.GetType().Name}: {error?.Message}");
         Assert.NotNull(error);
+        if (foreignCertificate)
+        {
+            // Refused by the silo's check of the client certificate, not by anything on the client side.
+            Assert.Contains(cluster.Silos, s => s.LogTail.Contains("Refused a TLS connection (gateway) from 'CN=intruder", StringComparison.Ordinal));
+        }
     }
 
     [SkippableFact]
