@@ -12,6 +12,10 @@
 #   scripts/cluster.sh logs I        tail silo I's log
 #
 # Each `up` uses a fresh ClusterId (written to .run/cluster/cluster-id); scripts/mobilenet runs the CLI against it.
+# TLS: `up` creates a local CA once (.run/cluster/certs/ca, its key never leaves that folder) and issues a silo
+# certificate and one client certificate per role (certs/admin, certs/submitter, certs/reader); silos use mutual TLS
+# and role checks, and scripts/mobilenet connects through the gateways with certs/admin (MOBILENET_CLUSTER_ROLE picks
+# another). Clients need no storage key for job commands; the gateways are listed in .run/cluster/gateways.
 # Ports: Azurite 10000-10002, silo I: silo port 11110+I, gateway 29999+I, health/metrics 18079+I (silo 1 = the
 # Orleans defaults 11111/30000). Override with MOBILENET_CLUSTER_BLOB_PORT, MOBILENET_CLUSTER_SILO_PORT_BASE,
 # MOBILENET_CLUSTER_GATEWAY_PORT_BASE, MOBILENET_CLUSTER_HTTP_PORT_BASE, and the folder with MOBILENET_CLUSTER_DIR.
@@ -45,6 +49,7 @@ WRITE_SCOPE="${MOBILENET_CLUSTER_WRITE_SCOPE:-mobilenet-results}"
 SILO_DLL="src/Silo/bin/$CONFIGURATION/net10.0/linux-x64/mobilenet-silo.dll"
 CLI_DLL="src/Client/bin/$CONFIGURATION/net10.0/linux-x64/mobilenet.dll"
 AZURITE_PIDFILE="$CLUSTER_DIR/azurite.pid"
+CERTS_DIR="$CLUSTER_DIR/certs"
 
 die() { echo "error: $*" >&2; exit 2; }
 alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -68,6 +73,28 @@ build_if_needed() {
     echo "error: build failed; see $log" >&2; exit 1
   fi
   touch "$SILO_DLL" "$CLI_DLL"
+}
+
+cli() { dotnet "$CLI_DLL" "$@"; }
+
+# A CA (created once, kept across `up`s), a silo certificate and one client certificate per role.
+make_certs() {
+  if [[ ! -f "$CERTS_DIR/ca/ca.crt" ]]; then
+    cli certs ca --out "$CERTS_DIR/ca" --name "MobileNet local CA $(date -u +%Y%m%d)" --days 365 || exit 1
+  fi
+  cli certs issue --ca "$CERTS_DIR/ca" --out "$CERTS_DIR/silo" --name local-silo --role silo --host 127.0.0.1 --host localhost --days 30 || exit 1
+  local role
+  for role in admin submitter reader; do
+    cli certs issue --ca "$CERTS_DIR/ca" --out "$CERTS_DIR/$role" --name "local-$role" --role "$role" --days 30 || exit 1
+  done
+  echo "certificates: CA $CERTS_DIR/ca, silo $CERTS_DIR/silo, clients $CERTS_DIR/{admin,submitter,reader}" >&2
+}
+
+# The gateways of the silos this script started, for clients (scripts/mobilenet reads the file).
+write_gateways() {
+  local i list=()
+  for i in $(silo_indices); do list+=("127.0.0.1:$(( GATEWAY_PORT_BASE + i ))"); done
+  (IFS=,; echo "${list[*]}") >"$CLUSTER_DIR/gateways"
 }
 
 start_azurite() {
@@ -102,6 +129,7 @@ start_silo() {
     Silo__ProbeTimeout="$PROBE_TIMEOUT" Silo__NumMissedProbesLimit="$MISSED_PROBES" Silo__NumVotesForDeathDeclaration="$DEATH_VOTES" \
     Membership__IAmAliveTablePublishTimeout="$IAMALIVE_PERIOD" Membership__NumMissedTableIAmAliveLimit="$IAMALIVE_MISSED" \
     Worker__CacheDirectory="$CLUSTER_DIR/silo-$i/cache" "${slots[@]}" "${scope[@]}" \
+    Tls__CertificateDirectory="$CERTS_DIR/silo" \
     DOTNET_gcServer=0 \
     setsid dotnet "$SILO_DLL" >>"$CLUSTER_DIR/silo-$i.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
@@ -127,7 +155,7 @@ wait_silo() {
 wait_cluster() {
   local out
   for _ in $(seq 1 30); do
-    if out=$(MOBILENET_STORAGE="$(storage)" MOBILENET_CLUSTER_ID="$(cluster_id)" dotnet "$CLI_DLL" jobs 2>&1); then return 0; fi
+    if out=$(env -u MOBILENET_STORAGE MOBILENET_CLUSTER_ID="$(cluster_id)" MOBILENET_GATEWAY="$(cat "$CLUSTER_DIR/gateways")" dotnet "$CLI_DLL" jobs --tls-dir "$CERTS_DIR/admin" 2>&1); then return 0; fi
     sleep 1
   done
   echo "error: the cluster does not answer 'mobilenet jobs': $out" >&2
@@ -157,10 +185,12 @@ case "$cmd" in
     for i in $(silo_indices); do alive "$CLUSTER_DIR/silo-$i.pid" && die "a cluster is already running (silo $i, pid $(cat "$CLUSTER_DIR/silo-$i.pid")); run 'scripts/cluster.sh down' first"; done
     rm -f "$CLUSTER_DIR"/silo-*.pid
     build_if_needed
+    make_certs
     start_azurite
     echo "local-$(date -u +%Y%m%d-%H%M%S)-$RANDOM" >"$CLUSTER_DIR/cluster-id"
     echo "cluster id: $(cluster_id)" >&2
     for i in $(seq 1 "$n"); do start_silo "$i"; done
+    write_gateways
     for i in $(seq 1 "$n"); do wait_silo "$i" || exit 1; done
     wait_cluster || exit 1
     echo "cluster up: $n silo(s); run the CLI with scripts/mobilenet (e.g. scripts/mobilenet jobs)" >&2
@@ -170,13 +200,13 @@ case "$cmd" in
     alive "$AZURITE_PIDFILE" || die "Azurite is not running; run 'scripts/cluster.sh up' or 'azurite-start'"
     build_if_needed
     last=$(silo_indices | tail -1); i=$(( ${last:-0} + 1 ))
-    start_silo "$i"
+    start_silo "$i"; write_gateways
     wait_silo "$i" || exit 1
     echo "silo $i joined" >&2
     ;;
   start)
     check_index "${1:-}"; cluster_id >/dev/null
-    start_silo "$1"; wait_silo "$1" || exit 1
+    start_silo "$1"; write_gateways; wait_silo "$1" || exit 1
     ;;
   kill)
     check_index "${1:-}"; pidfile="$CLUSTER_DIR/silo-$1.pid"
@@ -222,7 +252,7 @@ case "$cmd" in
     storage; echo
     ;;
   *)
-    sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     [[ -z "$cmd" ]] && exit 2
     die "unknown command '$cmd'"
     ;;

@@ -14,6 +14,7 @@ ARG TARGETARCH
 WORKDIR /src
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Contracts/MobileNet.Orleans.Contracts.csproj src/Contracts/
+COPY src/Security/MobileNet.Orleans.Security.csproj src/Security/
 COPY src/MobileNet.Inference/MobileNet.Inference.csproj src/MobileNet.Inference/
 COPY src/Client/MobileNet.Orleans.Client.csproj src/Client/
 RUN case "$TARGETARCH" in amd64) echo linux-x64 ;; arm64) echo linux-arm64 ;; \

@@ -22,6 +22,7 @@ WORKDIR /src
 # Restore first, from project files only, so source edits reuse the restored layer.
 COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Contracts/MobileNet.Orleans.Contracts.csproj src/Contracts/
+COPY src/Security/MobileNet.Orleans.Security.csproj src/Security/
 COPY src/MobileNet.Inference/MobileNet.Inference.csproj src/MobileNet.Inference/
 COPY src/Grains/MobileNet.Orleans.Grains.csproj src/Grains/
 COPY src/Silo/MobileNet.Orleans.Silo.csproj src/Silo/

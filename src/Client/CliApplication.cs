@@ -20,6 +20,7 @@ public static class CliApplication
         root.Subcommands.Add(Commands.JobCommands.CreateCancel());
         root.Subcommands.Add(Commands.BenchCommand.Create());
         root.Subcommands.Add(Commands.SamplesCommand.Create());
+        root.Subcommands.Add(Commands.CertsCommand.Create());
         return root;
     }
 
@@ -58,6 +59,11 @@ public static class CliApplication
         {
             await error.WriteLineAsync($"error: {Storage.SecretRedaction.Redact(ex.Message)}");
             return ExitCodes.BadInput;
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}");
+            return ExitCodes.NotAllowed;
         }
         catch (OperationCanceledException)
         {

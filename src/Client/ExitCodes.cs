@@ -6,6 +6,9 @@ public static class ExitCodes
     public const int Success = 0;
     public const int RuntimeFailure = 1;
     public const int BadInput = 2;
+
+    /// <summary>The cluster refused the call: this client's certificate does not carry the role the command needs.</summary>
+    public const int NotAllowed = 3;
 }
 
 /// <summary>Bad usage or bad input (missing model, unreadable labels, ...): exit code 2, message says what to fix.</summary>

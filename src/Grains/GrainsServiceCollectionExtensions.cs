@@ -6,6 +6,7 @@ using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Models;
+using MobileNet.Orleans.Grains.Results;
 using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
 
@@ -35,6 +36,8 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ModelCache>();
         services.AddSingleton<ShardRunner>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ResultLinkSigner>();
         services.AddSingleton<ShardWorkerService>();
         services.AddHostedService(sp => sp.GetRequiredService<ShardWorkerService>());
         return services;

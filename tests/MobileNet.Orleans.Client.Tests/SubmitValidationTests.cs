@@ -3,10 +3,16 @@ using System.Net;
 using System.Net.Sockets;
 using MobileNet.Inference.Tests.TestSupport;
 using MobileNet.Orleans.Client.Commands;
+using MobileNet.Orleans.Contracts.Security;
+using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Client.Tests;
 
-/// <summary>Bad submits exit 2 with one line saying what to fix, and start nothing (refusals by the cluster itself: SubmitRefusalEndToEndTests).</summary>
+/// <summary>
+/// Bad submits exit 2 with one line saying what to fix, and start nothing. Checks that need storage (source,
+/// manifest, model, storage scope) run on the cluster: SubmitRefusalEndToEndTests and SecurityEndToEndTests cover them,
+/// the latter with a client holding no storage key.
+/// </summary>
 public sealed class SubmitValidationTests : IAsyncLifetime
 {
     private string _storage = "";
@@ -37,7 +43,7 @@ public sealed class SubmitValidationTests : IAsyncLifetime
 
     private async Task<string> RunRejectedAsync(params string[] args)
     {
-        var (code, stdout, stderr) = await Cli.RunAsync(["submit", .. args, "--storage", _storage]);
+        var (code, stdout, stderr) = await Cli.RunAsync(["submit", .. args, "--storage", _storage, "--tls-dir", TestCertificates.Shared.Client(CallerRole.Submitter)]);
         Assert.True(code == ExitCodes.BadInput, $"exit {code}: {stderr}");
         Assert.Equal("", stdout);
         var lines = stderr.TrimEnd().Split('\n');
@@ -92,16 +98,33 @@ public sealed class SubmitValidationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Submit_StorageUnreachable_ExitsTwoWithoutPrintingTheKey()
+    public async Task Submit_NoCertificateNorInsecure_ExitsTwoBeforeConnecting()
     {
-        var storage = ClosedPortStorage();
-
-        var (code, stdout, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--storage", storage);
+        var (code, stdout, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--gateway", $"127.0.0.1:{FreePort()}");
 
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Equal("", stdout);
-        Assert.Contains("storage account devstoreaccount1", stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain("Eby8vdM02", stderr, StringComparison.Ordinal);
+        Assert.Contains("no client certificate: pass --tls-dir", Assert.Single(stderr.TrimEnd().Split('\n')), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Submit_InsecureAndTlsDir_ExitsTwo()
+    {
+        var (code, _, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--insecure", "--tls-dir", "/nowhere");
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("--insecure and --tls-dir exclude each other", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Submit_TlsDirWithoutCertificate_ExitsTwoNamingTheFile()
+    {
+        using var dir = new TempDirectory();
+
+        var (code, _, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--tls-dir", dir.Path, "--gateway", $"127.0.0.1:{FreePort()}");
+
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("tls.crt' is missing", stderr, StringComparison.Ordinal);
     }
 
     [Theory]

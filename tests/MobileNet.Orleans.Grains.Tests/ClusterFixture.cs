@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Azure.Storage.Blobs;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MobileNet.Inference.Architectures;
 using MobileNet.Inference.Onnx;
@@ -7,6 +8,9 @@ using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
+using MobileNet.Orleans.Security.Certificates;
+using MobileNet.Orleans.Security.Hosting;
+using MobileNet.Orleans.Testing;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.TestingHost;
@@ -54,6 +58,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         builder.Options.ClusterId = "grains-" + suffix;
         builder.Options.ServiceId = "grains-tests-" + suffix;
         builder.AddSiloBuilderConfigurator<TestSiloConfigurator>();
+        builder.AddClientBuilderConfigurator<TestClientConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }
@@ -115,6 +120,8 @@ public sealed class TestSiloConfigurator : ISiloConfigurator
             o.ContainerName = "t-registry-state-" + StateContainerSuffix;
         });
         siloBuilder.UseInMemoryReminderService();
+        // Mutual TLS and signed, role-checked calls, as in production.
+        siloBuilder.UseMobileNetSecurity(TlsIdentity.Load(TestCertificates.Shared.Silo));
         siloBuilder.Configure<ClusterMembershipOptions>(o =>
         {
             o.ProbeTimeout = TimeSpan.FromSeconds(1);
@@ -146,6 +153,16 @@ public sealed class TestSiloConfigurator : ISiloConfigurator
             o.PersistInterval = TimeSpan.FromMilliseconds(250);
         });
     }
+}
+
+/// <summary>
+/// The test client speaks TLS with a silo certificate: these tests drive the coordinator as the workers do (lease,
+/// complete), which no client certificate may (the Client and Silo tests check that with real processes).
+/// </summary>
+public sealed class TestClientConfigurator : IClientBuilderConfigurator
+{
+    public void Configure(IConfiguration configuration, IClientBuilder clientBuilder) =>
+        clientBuilder.UseMobileNetSecurity(TlsIdentity.Load(TestCertificates.Shared.Silo));
 }
 
 [CollectionDefinition(Name)]

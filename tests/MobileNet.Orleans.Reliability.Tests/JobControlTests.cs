@@ -215,6 +215,7 @@ public sealed class JobControlTests(ITestOutputHelper output)
                 UseShellExecute = false,
             };
             info.Environment["MOBILENET_STORAGE"] = run.Cluster.Storage;
+            info.Environment[Client.Cluster.ClusterSettings.TlsDirectoryVariable] = TestCertificates.Shared.Client(Contracts.Security.CallerRole.Reader);
             return new WatchProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the CLI"));
         }
 

@@ -49,6 +49,7 @@ internal sealed class JobMonitor(SiloProcessCluster cluster) : IAsyncDisposable
                     Storage = StorageConnection.Resolve(cluster.Storage),
                     ClusterId = cluster.ClusterId,
                     ServiceId = cluster.ServiceId,
+                    TlsDirectory = TestCertificates.Shared.Client(Contracts.Security.CallerRole.Admin),
                     ConnectTimeout = TimeSpan.FromSeconds(8),
                 },
                 CancellationToken.None);

@@ -80,6 +80,7 @@ internal sealed class SiloProcess : IAsyncDisposable
             // The tests' containers are all named t-... (SiloTestData.NewId).
             ["StorageScope__Read__0"] = "t-*",
             ["StorageScope__Write__0"] = "t-*",
+            ["Tls__CertificateDirectory"] = MobileNet.Orleans.Testing.TestCertificates.Shared.Silo,
             ["Logging__Console__FormatterName"] = "simple",
             ["Logging__Console__FormatterOptions__SingleLine"] = "true",
         };

@@ -11,10 +11,15 @@ using MobileNet.Inference.Architectures;
 using MobileNet.Inference.Onnx;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Models;
+using MobileNet.Orleans.Contracts.Security;
 using MobileNet.Orleans.Contracts.Storage;
+using MobileNet.Orleans.Security.Certificates;
+using MobileNet.Orleans.Security.Hosting;
+using MobileNet.Orleans.Testing;
 using Orleans.Configuration;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+
 
 namespace MobileNet.Orleans.Silo.Tests;
 
@@ -77,6 +82,8 @@ internal static partial class SiloTestData
                 o.ServiceId = clusterId;
             });
             client.UseAzureStorageClustering(o => o.TableServiceClient = new TableServiceClient(storage));
+            // The silos run mutual TLS; the identity lives as long as the test process.
+            client.UseMobileNetSecurity(TlsIdentity.Load(TestCertificates.Shared.Client(CallerRole.Admin)));
         });
         var host = builder.Build();
         await host.StartAsync();

@@ -74,8 +74,21 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
     /// <summary>CLI arguments for storage-only commands (upload, models).</summary>
     public string[] StorageArgs => ["--storage", Storage];
 
-    /// <summary>CLI arguments that point a command at this cluster (patient: a loaded CI machine can take a while to connect).</summary>
-    public string[] ClientArgs => ["--storage", Storage, "--cluster-id", ClusterId, "--service-id", ServiceId, "--connect-timeout", "60"];
+    /// <summary>CLI arguments that point a command at this cluster with an admin certificate (patient: a loaded CI machine can take a while to connect).</summary>
+    public string[] ClientArgs => ["--storage", Storage, "--cluster-id", ClusterId, "--service-id", ServiceId, "--tls-dir", TestCertificates.Shared.Client(Contracts.Security.CallerRole.Admin), "--connect-timeout", "60"];
+
+    /// <summary>
+    /// CLI arguments for a client that holds no storage key: the running silos' gateways and a certificate of
+    /// <paramref name="role"/>. Its storage setting points at a closed port with a made-up key, so any storage access
+    /// by the CLI would fail the command.
+    /// </summary>
+    public string[] KeylessClientArgs(Contracts.Security.CallerRole role) =>
+        ["--storage", UnreachableStorage, "--cluster-id", ClusterId, "--service-id", ServiceId, "--tls-dir", TestCertificates.Shared.Client(role), "--connect-timeout", "60",
+         .. _silos.Where(s => !s.Process.HasExited).SelectMany(s => new[] { "--gateway", $"127.0.0.1:{s.GatewayPort}" })];
+
+    /// <summary>A storage account nobody serves (closed port, made-up key).</summary>
+    public static string UnreachableStorage =>
+        $"DefaultEndpointsProtocol=http;AccountName=nokey;AccountKey=bm90LWEta2V5;BlobEndpoint=http://127.0.0.1:{FreePort()}/nokey;TableEndpoint=http://127.0.0.1:{FreePort()}/nokey;";
 
     /// <summary>Starts <paramref name="count"/> silos at once and waits until all are active.</summary>
     public async Task<IReadOnlyList<SiloProcess>> StartSilosAsync(int count, CancellationToken cancellationToken = default)
@@ -133,6 +146,7 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
             env[$"StorageScope__Write__{position}"] = entry;
         }
 
+        env["Tls__CertificateDirectory"] = TestCertificates.Shared.Silo;
         env["DOTNET_gcServer"] = "0";
         env["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in _settings.Concat(settings ?? new Dictionary<string, string>()))

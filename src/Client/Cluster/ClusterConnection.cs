@@ -3,6 +3,8 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MobileNet.Orleans.Client.Storage;
+using MobileNet.Orleans.Security.Certificates;
+using MobileNet.Orleans.Security.Hosting;
 using Orleans.Configuration;
 
 namespace MobileNet.Orleans.Client.Cluster;
@@ -14,10 +16,12 @@ public sealed class ClusterConnection : IAsyncDisposable
     private const int MaxConnectAttempts = 3;
 
     private readonly IHost _host;
+    private readonly TlsIdentity? _identity;
 
-    private ClusterConnection(IHost host, ClusterSettings settings)
+    private ClusterConnection(IHost host, ClusterSettings settings, TlsIdentity? identity)
     {
         _host = host;
+        _identity = identity;
         Settings = settings;
         Client = host.Services.GetRequiredService<IClusterClient>();
     }
@@ -33,6 +37,19 @@ public sealed class ClusterConnection : IAsyncDisposable
     public static async Task<ClusterConnection> ConnectAsync(ClusterSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        TlsIdentity? identity = null;
+        if (!settings.Insecure)
+        {
+            try
+            {
+                identity = TlsIdentity.Load(settings.TlsDirectory ?? throw new CliUsageException("no client certificate: pass --tls-dir (or --insecure for a cluster without TLS)"));
+            }
+            catch (CertificateException ex)
+            {
+                throw new CliUsageException($"--tls-dir: {ex.Message}");
+            }
+        }
+
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.UseOrleansClient(client =>
         {
@@ -56,29 +73,34 @@ public sealed class ClusterConnection : IAsyncDisposable
             client.Configure<ConnectionOptions>(o => o.OpenConnectionTimeout = TimeSpan.FromSeconds(3));
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             client.UseConnectionRetryFilter(new BoundedConnectionRetryFilter(MaxConnectAttempts, TimeSpan.FromMilliseconds(500)));
+            if (identity is not null)
+            {
+                client.UseMobileNetSecurity(identity);
+            }
         });
 
         var host = builder.Build();
         try
         {
             await host.StartAsync(cancellationToken).WaitAsync(settings.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-            return new ClusterConnection(host, settings);
+            return new ClusterConnection(host, settings, identity);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Disposing a half-started client can wait on its connect loop: do not let that delay the error.
-            _ = Task.Run(() => DisposeQuietlyAsync(host), CancellationToken.None);
+            _ = Task.Run(() => DisposeQuietlyAsync(host, identity), CancellationToken.None);
             var reason = ex is TimeoutException ? $"no answer within {settings.ConnectTimeout.TotalSeconds:0.#} s" : OneLine(ex);
-            throw new CliUsageException($"cannot reach {settings.Describe()}: {SecretRedaction.Redact(reason)}; is the cluster up (scripts/cluster.sh up) and are --storage/--cluster-id/--gateway right?");
+            var tls = identity is null ? "" : $" Does the cluster trust certificate '{identity.Name}' (its CA is --tls-dir's ca.crt)?";
+            throw new CliUsageException($"cannot reach {settings.Describe()}: {SecretRedaction.Redact(reason)}; is the cluster up (scripts/cluster.sh up) and are --storage/--cluster-id/--gateway right?{tls}");
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await DisposeQuietlyAsync(_host).ConfigureAwait(false);
+        await DisposeQuietlyAsync(_host, _identity).ConfigureAwait(false);
     }
 
-    private static async Task DisposeQuietlyAsync(IHost host)
+    private static async Task DisposeQuietlyAsync(IHost host, TlsIdentity? identity)
     {
         try
         {
@@ -92,6 +114,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         }
 
         host.Dispose();
+        identity?.Dispose();
     }
 
     private static TableServiceClient CreateTableServiceClient(StorageConnection storage)

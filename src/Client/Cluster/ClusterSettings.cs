@@ -10,6 +10,7 @@ public sealed record ClusterSettings
     public const string ClusterIdVariable = "MOBILENET_CLUSTER_ID";
     public const string ServiceIdVariable = "MOBILENET_SERVICE_ID";
     public const string GatewayVariable = "MOBILENET_GATEWAY";
+    public const string TlsDirectoryVariable = "MOBILENET_TLS_DIR";
     public const string DefaultClusterId = "mobilenet-local";
     public const string DefaultServiceId = "mobilenet";
 
@@ -21,6 +22,12 @@ public sealed record ClusterSettings
 
     /// <summary>Static gateways; empty means "look them up in the storage account's membership table".</summary>
     public IReadOnlyList<IPEndPoint> Gateways { get; init; } = [];
+
+    /// <summary>Folder with this client's certificate, key and the deployment's CA (<c>tls.crt</c>, <c>tls.key</c>, <c>ca.crt</c>); null only when <see cref="Insecure"/>.</summary>
+    public string? TlsDirectory { get; init; }
+
+    /// <summary>Plain TCP without a client identity (a cluster started with Tls:Insecure=true).</summary>
+    public bool Insecure { get; init; }
 
     /// <summary>How long connecting may take before the CLI gives up (exit 2).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);

@@ -42,6 +42,16 @@ public sealed class ClusterConnectionOptions
         AllowMultipleArgumentsPerToken = false,
     };
 
+    private readonly Option<string?> _tlsDirectory = new("--tls-dir")
+    {
+        Description = $"folder with this client's certificate and key and the deployment's CA: tls.crt, tls.key, ca.crt (env {ClusterSettings.TlsDirectoryVariable}; 'mobilenet certs issue' makes one)",
+    };
+
+    private readonly Option<bool> _insecure = new("--insecure")
+    {
+        Description = "plain TCP without a certificate, for a cluster started with Tls:Insecure=true (anyone on the network can read and forge the calls)",
+    };
+
     private readonly Option<double> _connectTimeout = new("--connect-timeout")
     {
         Description = "seconds to wait for the cluster before giving up (exit 2)",
@@ -55,6 +65,8 @@ public sealed class ClusterConnectionOptions
         command.Options.Add(_clusterId);
         command.Options.Add(_serviceId);
         command.Options.Add(_gateway);
+        command.Options.Add(_tlsDirectory);
+        command.Options.Add(_insecure);
         command.Options.Add(_connectTimeout);
     }
 
@@ -74,9 +86,28 @@ public sealed class ClusterConnectionOptions
             throw new CliUsageException($"--connect-timeout {timeout.ToString(CultureInfo.InvariantCulture)} must be between 0 and 600 seconds");
         }
 
+        var tlsDirectory = FirstNonEmpty(parse.GetValue(_tlsDirectory), Environment.GetEnvironmentVariable(ClusterSettings.TlsDirectoryVariable));
+        var insecure = parse.GetValue(_insecure);
+        if (insecure && parse.GetValue(_tlsDirectory) is not null)
+        {
+            throw new CliUsageException("--insecure and --tls-dir exclude each other");
+        }
+
+        if (insecure)
+        {
+            tlsDirectory = null;
+            parse.InvocationConfiguration.Error.WriteLine("warning: --insecure: plain TCP without a client certificate; anyone on the network can read these calls and the cluster cannot tell who you are");
+        }
+        else if (tlsDirectory is null)
+        {
+            throw new CliUsageException($"no client certificate: pass --tls-dir <folder with tls.crt, tls.key, ca.crt> (or set {ClusterSettings.TlsDirectoryVariable}); 'mobilenet certs issue' makes one; --insecure only for a cluster without TLS");
+        }
+
         return new ClusterSettings
         {
             Storage = _storage.Resolve(parse),
+            TlsDirectory = tlsDirectory,
+            Insecure = insecure,
             ClusterId = clusterId,
             ServiceId = serviceId,
             Gateways = [.. gatewayTexts.Select(ClusterSettings.ParseGateway)],

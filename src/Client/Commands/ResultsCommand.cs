@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using System.Threading.Channels;
 using Azure.Storage.Blobs;
-using Azure.Storage.Blobs.Models;
 using MobileNet.Inference;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
@@ -37,9 +36,12 @@ public static class ResultsCommand
             var outputFormat = ResolveFormat(parse.GetValue(format), target);
             var settings = cluster.Resolve(parse);
             JobStatus status;
+            ResultReadLinks links;
             await using (var connection = await ClusterConnection.ConnectAsync(settings, ct))
             {
                 status = await JobCalls.GetStatusAsync(connection.Client, jobId);
+                // Read-only links signed by the cluster for this job's result blobs: no storage key on the client.
+                links = await connection.Client.GetGrain<IJobResultsGrain>(jobId).GetReadLinksAsync();
             }
 
             var error = parse.InvocationConfiguration.Error;
@@ -49,8 +51,8 @@ public static class ResultsCommand
                 return ExitCodes.RuntimeFailure;
             }
 
-            var folder = JobOutputLayout.ResultsFolder(status.Spec.Output, jobId);
-            var reader = new ShardResultReader(settings.Storage.CreateBlobServiceClient(), status.Spec.Output, jobId)
+            var folder = links.Folder;
+            var reader = new ShardResultReader(links.Blobs.Select(link => new BlobClient(new Uri(link))).ToList())
             {
                 // A finished job has every shard's blob; a running one (--partial) only those done so far.
                 AllowMissing = status.State != JobState.Completed,

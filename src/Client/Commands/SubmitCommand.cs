@@ -9,8 +9,9 @@ namespace MobileNet.Orleans.Client.Commands;
 
 /// <summary>
 /// <c>mobilenet submit --source container/prefix --model name</c>: checks the arguments, then asks the cluster, which
-/// refuses (exit 2 with a one-line reason) a source or output outside its storage scope, an unknown model, a top-k
-/// above the model's class count, a missing or empty source; otherwise the job starts and its id is the last line of stdout.
+/// checks with its own storage identity (the client needs no storage key) and refuses (exit 2 with a one-line reason)
+/// a source or output outside its storage scope, an unknown model, a top-k above the model's class count, a missing or
+/// empty source; otherwise the job starts and its id is the last line of stdout.
 /// </summary>
 public static class SubmitCommand
 {
@@ -45,8 +46,8 @@ public static class SubmitCommand
             }
             catch (ArgumentException ex)
             {
-                // The cluster checks the storage scope, the model and the source (it never trusts its caller): its
-                // reasons are user errors, exit 2.
+                // The cluster checks the storage scope, the model and the source with its own identity (it never trusts
+                // its caller, and the client holds no key): its reasons are user errors, exit 2.
                 throw new CliUsageException(ex.Message);
             }
 

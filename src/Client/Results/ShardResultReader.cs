@@ -13,8 +13,28 @@ public readonly record struct ShardLine(int ShardId, string Line);
 /// prefix is read), in shard order, downloading at most <see cref="Prefetch"/> blobs ahead of the one being read, so
 /// memory is bounded by a few shards whatever the job's size.
 /// </summary>
-public sealed class ShardResultReader(BlobServiceClient service, BlobPath output, string jobId)
+public sealed class ShardResultReader
 {
+    private readonly Func<int, BlobClient> blobOf;
+    private readonly Func<int, string> describe;
+
+    /// <summary>Reads with a storage client of the caller's own (tests, tools holding a key).</summary>
+    public ShardResultReader(BlobServiceClient service, BlobPath output, string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        var container = service.GetBlobContainerClient(output.Container);
+        blobOf = id => container.GetBlobClient(JobOutputLayout.ShardResult(output, jobId, id).Prefix);
+        describe = id => JobOutputLayout.ShardResult(output, jobId, id).ToString();
+    }
+
+    /// <summary>Reads through one read-only link per shard id, in shard order, as the cluster signs them.</summary>
+    public ShardResultReader(IReadOnlyList<BlobClient> shardBlobs)
+    {
+        ArgumentNullException.ThrowIfNull(shardBlobs);
+        blobOf = id => id < shardBlobs.Count ? shardBlobs[id] : throw new InvalidDataException($"no read link for shard {id}: the cluster signed {shardBlobs.Count}");
+        describe = id => id < shardBlobs.Count ? $"{shardBlobs[id].BlobContainerName}/{shardBlobs[id].Name}" : $"shard {id}";
+    }
+
     public int Prefetch { get; init; } = 8;
 
     /// <summary>A missing blob is skipped (a running job's unfinished shard) instead of failing the read.</summary>
@@ -26,7 +46,6 @@ public sealed class ShardResultReader(BlobServiceClient service, BlobPath output
     public async IAsyncEnumerable<ShardLine> ReadAsync(int shardCount, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(shardCount);
-        var container = service.GetBlobContainerClient(output.Container);
         // Downloads start in shard order and are read in shard order: the channel holds the tasks, so at most
         // Prefetch downloads run or wait ahead of the reader.
         var window = Channel.CreateBounded<Task<string[]?>>(new BoundedChannelOptions(Math.Max(1, Prefetch)) { SingleReader = true, SingleWriter = true });
@@ -38,8 +57,7 @@ public sealed class ShardResultReader(BlobServiceClient service, BlobPath output
                 {
                     for (var id = 0; id < shardCount; id++)
                     {
-                        var blob = JobOutputLayout.ShardResult(output, jobId, id);
-                        await window.Writer.WriteAsync(DownloadAsync(container.GetBlobClient(blob.Prefix), cts.Token), cts.Token).ConfigureAwait(false);
+                        await window.Writer.WriteAsync(DownloadAsync(blobOf(id), cts.Token), cts.Token).ConfigureAwait(false);
                     }
 
                     window.Writer.Complete();
@@ -62,7 +80,7 @@ public sealed class ShardResultReader(BlobServiceClient service, BlobPath output
                 {
                     if (!AllowMissing)
                     {
-                        throw new InvalidDataException($"result blob of shard {shardId} ({JobOutputLayout.ShardResult(output, jobId, shardId)}) is missing: the job's results are incomplete");
+                        throw new InvalidDataException($"result blob of shard {shardId} ({describe(shardId)}) is missing: the job's results are incomplete");
                     }
 
                     Missing++;

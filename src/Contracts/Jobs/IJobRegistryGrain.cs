@@ -1,3 +1,4 @@
+using MobileNet.Orleans.Contracts.Security;
 using Orleans.Concurrency;
 
 namespace MobileNet.Orleans.Contracts.Jobs;
@@ -6,16 +7,16 @@ namespace MobileNet.Orleans.Contracts.Jobs;
 [Alias("mobilenet.job-registry")]
 public interface IJobRegistryGrain : IGrainWithIntegerKey
 {
-    [Alias("register")]
+    [Alias("register"), RequiresRole(CallerRole.Silo)]
     Task RegisterAsync(JobEntry job);
 
-    [Alias("ended")]
+    [Alias("ended"), RequiresRole(CallerRole.Silo)]
     Task MarkEndedAsync(string jobId);
 
     /// <summary>Jobs that may still have shards to hand out.</summary>
-    [Alias("active"), AlwaysInterleave]
+    [Alias("active"), RequiresRole(CallerRole.Silo), AlwaysInterleave]
     Task<IReadOnlyList<string>> GetActiveJobsAsync();
 
-    [Alias("recent"), AlwaysInterleave]
+    [Alias("recent"), RequiresRole(CallerRole.Reader), AlwaysInterleave]
     Task<IReadOnlyList<JobEntry>> GetRecentJobsAsync(int max);
 }

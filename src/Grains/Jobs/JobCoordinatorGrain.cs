@@ -276,6 +276,9 @@ public sealed partial class JobCoordinatorGrain(
             case CompletionOutcome.Rejected:
                 LogCompletionRejected(logger, JobKey, lease.ShardId, outcome.Labeled, outcome.Errors);
                 break;
+            case CompletionOutcome.UnknownLease:
+                LogUnknownLease(logger, JobKey, lease.ShardId, lease.Silo ?? "?");
+                break;
             default:
                 LogStaleReport(logger, JobKey, lease.ShardId, "completion");
                 break;
@@ -925,4 +928,7 @@ public sealed partial class JobCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: state was changed by another activation; deactivating to reload it")]
     private static partial void LogInconsistentState(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: completion from {Silo} names a lease this shard never had; ignored")]
+    private static partial void LogUnknownLease(ILogger logger, string jobId, int shardId, string silo);
 }

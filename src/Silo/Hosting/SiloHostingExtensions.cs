@@ -6,6 +6,8 @@ using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Models;
 using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
+using MobileNet.Orleans.Security.Certificates;
+using MobileNet.Orleans.Security.Hosting;
 using Orleans.Configuration;
 
 namespace MobileNet.Orleans.Silo.Hosting;
@@ -35,6 +37,19 @@ public static partial class SiloHostingExtensions
         }
 
         var storage = StorageSettings.FromConfiguration(configuration);
+        var tls = Bind<SiloTlsOptions>(configuration, SiloTlsOptions.SectionName);
+        TlsIdentity? identity = null;
+        if (!tls.Insecure)
+        {
+            try
+            {
+                identity = TlsIdentity.Load(tls.CertificateDirectory!);
+            }
+            catch (CertificateException ex)
+            {
+                throw new OptionsValidationException(SiloTlsOptions.SectionName, typeof(SiloTlsOptions), [$"Tls:CertificateDirectory: {ex.Message}"]);
+            }
+        }
 
         builder.Services.AddOptions<SiloHostOptions>().Bind(configuration.GetSection(SiloHostOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName))
@@ -82,12 +97,16 @@ public static partial class SiloHostingExtensions
                 o.ContainerName = RegistryStateContainer;
             });
             orleans.UseAzureTableReminderService(o => o.TableServiceClient = storage.CreateTableServiceClient());
+            if (identity is not null)
+            {
+                orleans.UseMobileNetSecurity(identity);
+            }
         });
 
         // After UseOrleans: hosted services stop in reverse order, so the worker drains while the silo still runs.
         builder.Services.AddMobileNetGrains(storage.CreateBlobServiceClient);
         builder.Services.AddSiloHealthChecks().AddSiloTelemetry(silo.EffectiveName);
-        builder.Services.AddHostedService(sp => new StartupBanner(silo, storage.Describe(), sp.GetRequiredService<ILogger<StartupBanner>>()));
+        builder.Services.AddHostedService(sp => new StartupBanner(silo, storage.Describe(), identity?.Name, sp.GetRequiredService<ILogger<StartupBanner>>()));
         return builder;
     }
 
@@ -106,13 +125,28 @@ public static partial class SiloHostingExtensions
     }
 
     /// <summary>Logs who the silo is and where its data lives (never the connection string).</summary>
-    private sealed partial class StartupBanner(SiloHostOptions silo, string storage, ILogger<StartupBanner> logger) : IHostedService
+    private sealed partial class StartupBanner(SiloHostOptions silo, string storage, string? certificate, ILogger<StartupBanner> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             LogStarted(logger, silo.EffectiveName, silo.ClusterId, silo.SiloPort, silo.GatewayPort, silo.HttpPort, storage);
+            if (certificate is null)
+            {
+                LogInsecure(logger);
+            }
+            else
+            {
+                LogTls(logger, certificate);
+            }
+
             return Task.CompletedTask;
         }
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Mutual TLS on silo and gateway ports as '{Certificate}'; grain calls are signed and role-checked")]
+        private static partial void LogTls(ILogger logger, string certificate);
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "INSECURE: Tls:Insecure=true: plain TCP, any client can connect and call every method, including the worker-only ones")]
+        private static partial void LogInsecure(ILogger logger);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

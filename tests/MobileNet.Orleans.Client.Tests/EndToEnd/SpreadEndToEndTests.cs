@@ -57,7 +57,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
         var added = await cluster.StartSiloAsync();
         var joined = Stopwatch.StartNew();
         TimeSpan? firstWork = null;
-        await using (var connection = await ClusterConnection.ConnectAsync(new ClusterSettings { Storage = StorageConnection.Resolve(storage), ClusterId = cluster.ClusterId, ServiceId = cluster.ServiceId, ConnectTimeout = TimeSpan.FromSeconds(60) }, CancellationToken.None))
+        await using (var connection = await ClusterConnection.ConnectAsync(new ClusterSettings { Storage = StorageConnection.Resolve(storage), ClusterId = cluster.ClusterId, ServiceId = cluster.ServiceId, TlsDirectory = TestCertificates.Shared.Client(Contracts.Security.CallerRole.Admin), ConnectTimeout = TimeSpan.FromSeconds(60) }, CancellationToken.None))
         {
             while (true)
             {

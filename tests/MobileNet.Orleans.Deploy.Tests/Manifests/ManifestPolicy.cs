@@ -54,6 +54,7 @@ internal static class ManifestPolicy
                 case "NetworkPolicy":
                     CheckSelects(obj, obj["spec"]?["podSelector"]?["matchLabels"] as JsonObject, workloads, "networkpolicy-selector", violations, required: false);
                     CheckNetworkPolicyPorts(obj, workloads, violations);
+                    CheckGatewayIngress(obj, violations);
                     break;
                 case "HorizontalPodAutoscaler":
                 case "ScaledObject":
@@ -73,9 +74,93 @@ internal static class ManifestPolicy
         if (silo is not null)
         {
             CheckSilo(objects, silo, violations);
+            CheckTls(objects, silo, Containers(PodTemplate(silo)!).FirstOrDefault() ?? [], "Tls__CertificateDirectory", violations);
+        }
+
+        foreach (var (client, template) in workloads.Where(w => Labels(w.Pod!)[ClientLabel]?.GetValue<string>() == "true"))
+        {
+            foreach (var container in Containers(template!))
+            {
+                CheckTls(objects, client, container, "MOBILENET_TLS_DIR", violations);
+                CheckNoStorageKey(client, container, violations);
+            }
         }
 
         return violations;
+    }
+
+    /// <summary>The pod label the silos' NetworkPolicy admits to the gateway.</summary>
+    public const string ClientLabel = "mobilenet-orleans/client";
+
+    /// <summary>
+    /// Mutual TLS needs the certificate folder (<paramref name="setting"/>) to be a read-only Secret volume, and
+    /// plain TCP (Tls__Insecure) is never deployed.
+    /// </summary>
+    private static void CheckTls(IReadOnlyList<JsonObject> objects, JsonObject workload, JsonObject container, string setting, List<PolicyViolation> violations)
+    {
+        var id = Id(workload);
+        if (EnvValue(objects, workload, container, "Tls__Insecure") is { } insecure && insecure.Equals("true", StringComparison.OrdinalIgnoreCase))
+        {
+            violations.Add(new(id, "tls", "Tls__Insecure=true turns off TLS and every role check: never deploy it"));
+        }
+
+        var directory = EnvValue(objects, workload, container, setting);
+        if (directory is null)
+        {
+            violations.Add(new(id, "tls", $"{setting} is not set: the certificate folder (tls.crt, tls.key, ca.crt) must be configured"));
+            return;
+        }
+
+        var mount = (container["volumeMounts"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(m => m["mountPath"]?.GetValue<string>()?.TrimEnd('/') == directory.TrimEnd('/'));
+        var volumeName = mount?["name"]?.GetValue<string>();
+        var volume = (PodTemplate(workload)?["spec"]?["volumes"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(v => v["name"]?.GetValue<string>() == volumeName);
+        if (mount is null || volume?["secret"]?["secretName"] is null)
+        {
+            violations.Add(new(id, "tls", $"{setting} '{directory}' must be a mounted Secret volume (cert-manager Certificate or kubectl create secret)"));
+        }
+        else if (mount["readOnly"]?.GetValue<bool>() != true)
+        {
+            violations.Add(new(id, "tls", $"the certificate volume at '{directory}' must be mounted readOnly"));
+        }
+    }
+
+    /// <summary>Clients reach the cluster with a certificate: a storage key in a client pod is full control of the account.</summary>
+    private static void CheckNoStorageKey(JsonObject workload, JsonObject container, List<PolicyViolation> violations)
+    {
+        var secrets = (container["envFrom"] as JsonArray ?? []).OfType<JsonObject>().Select(f => f["secretRef"]?["name"]?.GetValue<string>())
+            .Concat((container["env"] as JsonArray ?? []).OfType<JsonObject>().Select(e => e["valueFrom"]?["secretKeyRef"]?["name"]?.GetValue<string>()));
+        var direct = (container["env"] as JsonArray ?? []).OfType<JsonObject>().Any(e => e["name"]?.GetValue<string>() == "MOBILENET_STORAGE");
+        if (direct || secrets.Any(n => n == "mobilenet-storage"))
+        {
+            violations.Add(new(Id(workload), "client-storage-key", "a client pod must not get the storage connection string: job commands go through the gateway with a certificate"));
+        }
+    }
+
+    /// <summary>The gateway port admits only pods carrying the client label (any namespace selector must come with it), never address ranges.</summary>
+    private static void CheckGatewayIngress(JsonObject policy, List<PolicyViolation> violations)
+    {
+        foreach (var rule in (policy["spec"]?["ingress"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var ports = (rule["ports"] as JsonArray ?? []).OfType<JsonObject>().Select(p => p["port"]?.ToJsonString()).ToList();
+            if (ports.Count > 0 && !ports.Contains("\"gateway\"") && !ports.Contains("30000"))
+            {
+                continue;
+            }
+
+            var peers = (rule["from"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+            if (peers.Count == 0)
+            {
+                violations.Add(new(Id(policy), "gateway-ingress", "an ingress rule reaching the gateway admits everyone (no 'from')"));
+            }
+
+            foreach (var peer in peers)
+            {
+                if (peer["podSelector"]?["matchLabels"]?[ClientLabel]?.GetValue<string>() != "true")
+                {
+                    violations.Add(new(Id(policy), "gateway-ingress", $"gateway peer {peer.ToJsonString()} must select pods labelled {ClientLabel}=true"));
+                }
+            }
+        }
     }
 
     /// <summary>The DrainTimeout the silo container gets: its env, else the ConfigMaps it loads, else the silo default.</summary>

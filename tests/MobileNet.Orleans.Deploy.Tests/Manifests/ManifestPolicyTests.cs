@@ -35,6 +35,22 @@ public sealed class ManifestPolicyTests
     }
 
     [SkippableFact]
+    public async Task Check_SubmitJobWithStorageKeyOrWithoutCertificate_ReportsViolations()
+    {
+        var objects = (await Kustomize.RenderObjectsAsync("overlays/local")).Concat(await Kustomize.RenderObjectsAsync("jobs")).ToList();
+        var job = objects.Single(o => o["kind"]?.GetValue<string>() == "Job");
+        var container = job["spec"]!["template"]!["spec"]!["containers"]![0]!.AsObject();
+        container["envFrom"] = new JsonArray(new JsonObject { ["secretRef"] = new JsonObject { ["name"] = "mobilenet-storage" } });
+        var mounts = container["volumeMounts"]!.AsArray();
+        mounts.Remove(mounts.Single(m => m!["name"]!.GetValue<string>() == "tls"));
+
+        var violations = ManifestPolicy.Check(objects);
+
+        Assert.Contains(violations, v => v.Rule == "client-storage-key" && v.Object == "Job/mobilenet-submit");
+        Assert.Contains(violations, v => v.Rule == "tls" && v.Object == "Job/mobilenet-submit");
+    }
+
+    [SkippableFact]
     public async Task Check_SubmitJobForAnotherCluster_ReportsViolation()
     {
         var objects = (await Kustomize.RenderObjectsAsync("overlays/local")).Concat(await Kustomize.RenderObjectsAsync("jobs")).ToList();
@@ -95,6 +111,11 @@ public sealed class ManifestPolicyTests
     [InlineData("missing-configmap", "references")]
     [InlineData("api-token-mounted", "serviceaccount-token")]
     [InlineData("gateway-port-renamed", "service-ports")]
+    [InlineData("tls-insecure", "tls")]
+    [InlineData("tls-not-mounted", "tls")]
+    [InlineData("tls-from-emptydir", "tls")]
+    [InlineData("gateway-open-to-namespace", "gateway-ingress")]
+    [InlineData("gateway-open-to-ip-range", "gateway-ingress")]
     public async Task Check_BrokenManifest_ReportsViolation(string breakage, string expectedRule)
     {
         var objects = await Kustomize.RenderObjectsAsync("overlays/local");
@@ -208,6 +229,24 @@ public sealed class ManifestPolicyTests
                 }
 
                 break;
+            case "tls-insecure":
+                container["env"]!.AsArray().Add(new JsonObject { ["name"] = "Tls__Insecure", ["value"] = "true" });
+                break;
+            case "tls-not-mounted":
+                var mounts = container["volumeMounts"]!.AsArray();
+                mounts.Remove(mounts.Single(m => m!["name"]!.GetValue<string>() == "tls"));
+                break;
+            case "tls-from-emptydir":
+                var volume = pod["volumes"]!.AsArray().Single(v => v!["name"]!.GetValue<string>() == "tls")!.AsObject();
+                volume.Remove("secret");
+                volume["emptyDir"] = new JsonObject();
+                break;
+            case "gateway-open-to-namespace":
+                GatewayPeers(Single("NetworkPolicy")).Add(new JsonObject { ["namespaceSelector"] = new JsonObject() });
+                break;
+            case "gateway-open-to-ip-range":
+                GatewayPeers(Single("NetworkPolicy")).Add(new JsonObject { ["ipBlock"] = new JsonObject { ["cidr"] = "0.0.0.0/0" } });
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(breakage), breakage, "unknown breakage");
         }
@@ -215,4 +254,8 @@ public sealed class ManifestPolicyTests
 
     private static JsonObject Silo(List<JsonObject> objects) =>
         objects.Single(o => o["kind"]?.GetValue<string>() == "Deployment" && o["metadata"]?["name"]?.GetValue<string>() == ManifestPolicy.SiloDeployment);
+
+    private static JsonArray GatewayPeers(JsonObject policy) =>
+        policy["spec"]!["ingress"]!.AsArray().Select(r => r!.AsObject())
+            .Single(r => r["ports"]!.AsArray().Any(p => p!["port"]!.ToJsonString() == "\"gateway\""))["from"]!.AsArray();
 }

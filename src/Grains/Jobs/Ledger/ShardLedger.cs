@@ -276,11 +276,14 @@ public sealed partial class ShardLedger
             return CompletionOutcome.Rejected;
         }
 
-        if (live.TryGetValue(lease.ShardId, out var current))
+        // Only the lease the shard is held under now: a guessed id, or one from before the shard was handed back or
+        // re-leased, completes nothing (that attempt's holder was, or will be, told to stop at its next renewal).
+        if (!live.TryGetValue(lease.ShardId, out var current) || current.LeaseId != lease.LeaseId)
         {
-            DropLive(lease.ShardId, current);
+            return CompletionOutcome.UnknownLease;
         }
 
+        DropLive(lease.ShardId, current);
         retry.Remove(lease.ShardId);
         lastErrors.Remove(lease.ShardId);
         slot.Status = ShardStatus.Done;
@@ -829,6 +832,9 @@ public enum CompletionOutcome
 
     /// <summary>The counts do not add up to the shard's images.</summary>
     Rejected,
+
+    /// <summary>The lease id is not the one the shard is held under (guessed, expired, or superseded).</summary>
+    UnknownLease,
 }
 
 public enum FailureOutcome
