@@ -18,22 +18,13 @@ internal static class HandMadeImages
     public static byte[] CmykJpeg(byte c, byte m, byte y, byte k)
     {
         var jpeg = new MemoryStream();
-        void Marker(byte code, byte[] payload)
-        {
-            jpeg.WriteByte(0xFF);
-            jpeg.WriteByte(code);
-            jpeg.WriteByte((byte)((payload.Length + 2) >> 8));
-            jpeg.WriteByte((byte)(payload.Length + 2));
-            jpeg.Write(payload);
-        }
+        void Marker(byte code, byte[] payload) => WriteMarker(jpeg, code, payload);
 
         jpeg.Write([0xFF, 0xD8]); // SOI
         Marker(0xEE, [.. "Adobe"u8, 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00]); // APP14, version 100, transform 0
         Marker(0xDB, [0x00, .. Enumerable.Repeat((byte)1, 64)]); // DQT table 0: all ones
         Marker(0xC0, [8, 0, 8, 0, 8, 4, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0]); // SOF0 8x8, 4 components
-        byte[] dcCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
-        Marker(0xC4, [0x00, .. dcCounts, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]); // DHT DC 0 (standard luminance)
-        Marker(0xC4, [0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]); // DHT AC 0: only EOB, code "0"
+        WriteFlatBlockTables(jpeg);
         Marker(0xDA, [4, 1, 0x00, 2, 0x00, 3, 0x00, 4, 0x00, 0, 63, 0]); // SOS
 
         var bits = new BitWriter();
@@ -65,21 +56,12 @@ internal static class HandMadeImages
     public static byte[] GrayJpeg(int width, int height, bool headerOnly = false)
     {
         var jpeg = new MemoryStream();
-        void Marker(byte code, byte[] payload)
-        {
-            jpeg.WriteByte(0xFF);
-            jpeg.WriteByte(code);
-            jpeg.WriteByte((byte)((payload.Length + 2) >> 8));
-            jpeg.WriteByte((byte)(payload.Length + 2));
-            jpeg.Write(payload);
-        }
+        void Marker(byte code, byte[] payload) => WriteMarker(jpeg, code, payload);
 
         jpeg.Write([0xFF, 0xD8]); // SOI
         Marker(0xDB, [0x00, .. Enumerable.Repeat((byte)1, 64)]); // DQT table 0: all ones
         Marker(0xC0, [8, (byte)(height >> 8), (byte)height, (byte)(width >> 8), (byte)width, 1, 1, 0x11, 0]); // SOF0, 1 component
-        byte[] dcCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
-        Marker(0xC4, [0x00, .. dcCounts, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]); // DHT DC 0 (standard luminance)
-        Marker(0xC4, [0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]); // DHT AC 0: only EOB, code "0"
+        WriteFlatBlockTables(jpeg);
         Marker(0xDA, [1, 1, 0x00, 0, 63, 0]); // SOS
         if (!headerOnly)
         {
@@ -127,6 +109,23 @@ internal static class HandMadeImages
         Chunk(png, "IDAT", [0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]); // empty zlib stream
         Chunk(png, "IEND", []);
         return png.ToArray();
+    }
+
+    private static void WriteMarker(Stream jpeg, byte code, byte[] payload)
+    {
+        jpeg.WriteByte(0xFF);
+        jpeg.WriteByte(code);
+        jpeg.WriteByte((byte)((payload.Length + 2) >> 8));
+        jpeg.WriteByte((byte)(payload.Length + 2));
+        jpeg.Write(payload);
+    }
+
+    /// <summary>Huffman tables for flat blocks: the standard luminance DC table, and an AC table holding only end-of-block (code "0").</summary>
+    private static void WriteFlatBlockTables(Stream jpeg)
+    {
+        byte[] dcCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+        WriteMarker(jpeg, 0xC4, [0x00, .. dcCounts, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+        WriteMarker(jpeg, 0xC4, [0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]);
     }
 
     private static void Chunk(Stream png, string type, byte[] data)

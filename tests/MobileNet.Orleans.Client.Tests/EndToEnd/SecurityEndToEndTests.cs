@@ -240,15 +240,16 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
     }
 
     [SkippableTheory]
-    [InlineData("missing", "container 'no-such-container-x1' does not exist")]
-    [InlineData("empty-prefix", "no blobs under '{container}/im/'")]
+    [InlineData("missing", "source container 't-no-such-container-x1' does not exist")]
+    [InlineData("empty-prefix", "no blobs under source '{container}/im/'")]
     [InlineData("unknown-model", "model 'no-such-model' is not in the model store")]
     public async Task KeylessSubmit_BadSourceOrModel_ExitsTwoWithTheClusterReason(string scenario, string expected)
     {
         var cluster = Require();
         var (source, model) = scenario switch
         {
-            "missing" => ("no-such-container-x1/set1", fixture.Model),
+            // Inside the tests' storage scope (t-*), so the answer is about the container, not the scope.
+            "missing" => ("t-no-such-container-x1/set1", fixture.Model),
             "empty-prefix" => (fixture.Container + "/im", fixture.Model),
             _ => (fixture.Source, "no-such-model"),
         };

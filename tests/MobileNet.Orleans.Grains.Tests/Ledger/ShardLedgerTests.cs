@@ -123,7 +123,7 @@ public sealed class ShardLedgerTests
     }
 
     [Fact]
-    public void Complete_OlderLeaseAfterRedispatch_AcceptedAndCurrentHolderHearsStop()
+    public void Complete_OlderLeaseAfterRedispatch_UnknownLeaseAndCurrentHolderCompletes()
     {
         var ledger = NewLedger(shards: 1);
         var old = ledger.Lease("silo-a", 1)[0];
@@ -131,24 +131,36 @@ public sealed class ShardLedgerTests
         ledger.ExpireLeases(_ => false, duringStorageOutage: false);
         var current = ledger.Lease("silo-b", 1)[0];
 
-        Assert.Equal(CompletionOutcome.Accepted, ledger.Complete(Ref(old, "silo-a"), Outcome(labeled: 10, errors: 0)));
+        Assert.Equal(CompletionOutcome.UnknownLease, ledger.Complete(Ref(old, "silo-a"), Outcome(labeled: 10, errors: 0)));
 
-        Assert.Equal(LeaseVerdict.Stop, ledger.Renew(Ref(current, "silo-b"), new ShardProgress()));
-        Assert.Equal(1, ledger.ShardsDone);
+        Assert.Equal(0, ledger.ShardsDone);
+        Assert.Equal(LeaseVerdict.Continue, ledger.Renew(Ref(current, "silo-b"), new ShardProgress()));
+        Assert.Equal(CompletionOutcome.Accepted, ledger.Complete(Ref(current, "silo-b"), Outcome(labeled: 10, errors: 0)));
         Assert.Equal(10, ledger.Labeled);
     }
 
     [Fact]
-    public void Complete_PendingAfterFailure_AcceptedAndNotLeasedAgain()
+    public void Complete_GuessedLeaseId_UnknownLeaseAndShardStillLeased()
+    {
+        var ledger = NewLedger(shards: 1);
+        var grant = ledger.Lease("silo-a", 1)[0];
+        var forged = Ref(grant, "silo-a") with { LeaseId = Guid.NewGuid() };
+
+        Assert.Equal(CompletionOutcome.UnknownLease, ledger.Complete(forged, Outcome(labeled: 10, errors: 0)));
+
+        Assert.Equal((0, 1), (ledger.ShardsDone, ledger.ShardsLeased));
+    }
+
+    [Fact]
+    public void Complete_PendingAfterFailure_UnknownLeaseAndLeasedAgain()
     {
         var ledger = NewLedger(shards: 1);
         var grant = ledger.Lease("silo-a", 1)[0];
         ledger.Fail(Ref(grant, "silo-a"), Crash, duringStorageOutage: false);
 
-        Assert.Equal(CompletionOutcome.Accepted, ledger.Complete(Ref(grant, "silo-a"), Outcome(labeled: 10, errors: 0)));
+        Assert.Equal(CompletionOutcome.UnknownLease, ledger.Complete(Ref(grant, "silo-a"), Outcome(labeled: 10, errors: 0)));
 
-        Assert.Empty(ledger.Lease("silo-b", 1));
-        Assert.Equal(0, ledger.ShardsPending);
+        Assert.Single(ledger.Lease("silo-b", 1));
     }
 
     [Fact]

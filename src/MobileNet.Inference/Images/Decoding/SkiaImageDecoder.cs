@@ -9,7 +9,12 @@ namespace MobileNet.Inference.Decoding;
 /// target, embedded ICC profiles (Adobe RGB, Display P3, CMYK) are converted to sRGB by skcms, and pixels land in a
 /// pooled buffer. Thread-safe: one codec per call.
 /// </summary>
-internal sealed class SkiaImageDecoder(ImageLimits limits) : IImageDecoder
+/// <param name="limits">The limits every decode obeys.</param>
+/// <param name="rewriteProgressive">
+/// Decode a progressive JPEG that is decoded at 1/8 scale from its DC scans (same pixels, a fraction of the work; see
+/// <see cref="ProgressiveJpegDcScans"/>). Off only in tests that compare with the whole file.
+/// </param>
+internal sealed class SkiaImageDecoder(ImageLimits limits, bool rewriteProgressive = true) : IImageDecoder
 {
     private static readonly float[] Scales = [0.125f, 0.25f, 0.5f];
     private static readonly SKColorSpace Srgb = SKColorSpace.CreateSrgb();
@@ -25,7 +30,8 @@ internal sealed class SkiaImageDecoder(ImageLimits limits) : IImageDecoder
     {
         image = null;
         long coefficientBytes = 0;
-        if (format == ImageFormat.Jpeg && JpegFrameHeader.TryRead(encoded, out var declaredWidth, out var declaredHeight, out var components, out var progressive))
+        int declaredWidth = 0, declaredHeight = 0;
+        if (format == ImageFormat.Jpeg && JpegFrameHeader.TryRead(encoded, out declaredWidth, out declaredHeight, out var components, out var progressive))
         {
             if (limits.CheckDeclaredSize(declaredWidth, declaredHeight) is { } jpegError)
             {
@@ -38,6 +44,19 @@ internal sealed class SkiaImageDecoder(ImageLimits limits) : IImageDecoder
         }
 
         using var reservation = DecodeMemoryGate.Shared.Reserve(coefficientBytes);
+        if (coefficientBytes > 0 && rewriteProgressive && Math.Min((declaredWidth + 7) / 8, (declaredHeight + 7) / 8) >= minShorterSide
+            && ProgressiveJpegDcScans.TryRewrite(encoded, out var rewritten, out var rewrittenLength))
+        {
+            try
+            {
+                return TryDecodeReserved(rewritten.AsSpan(0, rewrittenLength), format, minShorterSide, out image, out error);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rewritten);
+            }
+        }
+
         return TryDecodeReserved(encoded, format, minShorterSide, out image, out error);
     }
 
