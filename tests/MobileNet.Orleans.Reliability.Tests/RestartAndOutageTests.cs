@@ -1,7 +1,9 @@
 using System.Globalization;
-using System.Text.Json;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Microsoft.Extensions.DependencyInjection;
+using MobileNet.Orleans.Grains.Jobs.State;
+using Orleans.Serialization;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Reliability.Tests;
@@ -103,69 +105,31 @@ public sealed class RestartAndOutageTests(ITestOutputHelper output)
             new Dictionary<string, object?> { ["outageSeconds"] = 15, ["processedAtOutage"] = at.Processed });
     }
 
-    /// <summary>Shard id to status name, from the coordinator's grain-state blob (JSON) as stored.</summary>
+    /// <summary>
+    /// Shard id to status name, from the coordinator's stored state: the header (segment size) and the segment blobs,
+    /// read with the same Orleans serializer the silos write them with.
+    /// </summary>
     private static async Task<Dictionary<int, string>> StoredShardStatusesAsync(string storage, string jobId)
     {
+        using var services = new ServiceCollection()
+            .AddSerializer(builder => builder.AddAssembly(typeof(JobCoordinatorState).Assembly))
+            .BuildServiceProvider();
+        var serializer = services.GetRequiredService<Serializer>();
         var container = new BlobServiceClient(storage).GetBlobContainerClient(JobStateContainer);
-        await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions()))
+        var header = serializer.Deserialize<JobCoordinatorState>(
+            (await container.GetBlobClient($"{jobId}/header.bin").DownloadContentAsync()).Value.Content.ToArray())
+            ?? throw new InvalidOperationException($"empty state header for {jobId}");
+        var shards = new Dictionary<int, string>();
+        await foreach (var blob in container.GetBlobsAsync(new GetBlobsOptions { Prefix = $"{jobId}/segments/" }))
         {
-            if (!blob.Name.Contains(jobId, StringComparison.Ordinal))
+            var segment = serializer.Deserialize<ShardSegmentRecord>((await container.GetBlobClient(blob.Name).DownloadContentAsync()).Value.Content.ToArray())
+                ?? throw new InvalidOperationException($"empty state segment {blob.Name}");
+            for (var i = 0; i < segment.Shards.Count; i++)
             {
-                continue;
-            }
-
-            var content = await container.GetBlobClient(blob.Name).DownloadContentAsync();
-            using var json = JsonDocument.Parse(content.Value.Content.ToString());
-            var shards = new Dictionary<int, string>();
-            Collect(json.RootElement, shards);
-            return shards;
-        }
-
-        throw new InvalidOperationException($"no grain state blob for {jobId} in {JobStateContainer}");
-    }
-
-    /// <summary>Finds shard records (objects with Id, Status and ImageCount) wherever the serializer put them.</summary>
-    private static void Collect(JsonElement element, Dictionary<int, string> shards)
-    {
-        if (element.ValueKind == JsonValueKind.Object)
-        {
-            // The storage serializer leaves out default values: shard 0 has no Id and a Pending shard no Status.
-            // ImageCount is never 0, so it marks a shard record.
-            if (TryGet(element, "ImageCount", out _))
-            {
-                var id = TryGet(element, "Id", out var idValue) ? idValue.GetInt32() : 0;
-                shards[id] = !TryGet(element, "Status", out var status) ? "Pending"
-                    : status.ValueKind == JsonValueKind.Number ? ((string[])["Pending", "Leased", "Done", "Failed"])[status.GetInt32()]
-                    : status.GetString() ?? "?";
-                return;
-            }
-
-            foreach (var property in element.EnumerateObject())
-            {
-                Collect(property.Value, shards);
-            }
-        }
-        else if (element.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in element.EnumerateArray())
-            {
-                Collect(item, shards);
-            }
-        }
-    }
-
-    private static bool TryGet(JsonElement element, string name, out JsonElement value)
-    {
-        foreach (var property in element.EnumerateObject())
-        {
-            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
-            {
-                value = property.Value;
-                return true;
+                shards[(segment.Index * header.SegmentSize) + i] = segment.Shards[i].Status.ToString();
             }
         }
 
-        value = default;
-        return false;
+        return shards.Count > 0 ? shards : throw new InvalidOperationException($"no stored shard segments for {jobId} in {JobStateContainer}");
     }
 }
