@@ -9,9 +9,6 @@ namespace MobileNet.Inference.Decoding;
 /// </summary>
 internal static class JpegFrameHeader
 {
-    public static bool TryReadSize(ReadOnlySpan<byte> jpeg, out int width, out int height) =>
-        TryRead(jpeg, out width, out height, out _, out _);
-
     /// <summary>The frame's size, component count and whether it is progressive (SOF2, SOF6, SOF10, SOF14).</summary>
     public static bool TryRead(ReadOnlySpan<byte> jpeg, out int width, out int height, out int components, out bool progressive)
     {
