@@ -1,5 +1,4 @@
 using MobileNet.Inference.Decoding;
-using MobileNet.Inference.Tests.TestSupport;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.PixelFormats;

@@ -1,5 +1,4 @@
 using System.Text;
-using MobileNet.Inference.Tests.TestSupport;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Jpeg;

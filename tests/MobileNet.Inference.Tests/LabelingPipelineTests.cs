@@ -1,5 +1,4 @@
 using System.Text;
-using MobileNet.Inference.Tests.TestSupport;
 
 namespace MobileNet.Inference.Tests;
 

@@ -1,4 +1,3 @@
-using MobileNet.Inference.Tests.TestSupport;
 
 namespace MobileNet.Inference.Tests;
 

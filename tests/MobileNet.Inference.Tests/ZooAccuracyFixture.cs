@@ -1,5 +1,4 @@
 using System.Globalization;
-using MobileNet.Inference.Tests.TestSupport;
 using SkiaSharp;
 
 namespace MobileNet.Inference.Tests;
@@ -31,18 +30,12 @@ public sealed class ZooAccuracyFixture : IAsyncLifetime
             return;
         }
 
-        Expected = File.ReadLines(Path.Combine(TestFixtures.SamplePhotos, "labels.csv"))
-            .Skip(1)
-            .Where(line => line.Length > 0)
-            .Select(line => line.Split(','))
-            .ToDictionary(parts => parts[0], parts => int.Parse(parts[1], CultureInfo.InvariantCulture));
-        Reference = File.ReadLines(Path.Combine(TestFixtures.SamplePhotos, "reference-torchvision.csv"))
-            .Skip(1)
-            .Where(line => line.Length > 0)
-            .Select(line => line.Split(','))
+        Expected = TestFixtures.SampleLabels();
+        Reference = ResultsCsv.ReadRecords(Path.Combine(TestFixtures.SamplePhotos, "reference-torchvision.csv"))
             .ToDictionary(
-                parts => parts[0],
-                parts => (int.Parse(parts[1], CultureInfo.InvariantCulture), double.Parse(parts[2], CultureInfo.InvariantCulture) - double.Parse(parts[4], CultureInfo.InvariantCulture)));
+                r => r["file"],
+                r => (int.Parse(r["top1_index"], CultureInfo.InvariantCulture), double.Parse(r["top1_logit"], CultureInfo.InvariantCulture) - double.Parse(r["top2_logit"], CultureInfo.InvariantCulture)),
+                StringComparer.Ordinal);
 
         var names = Expected.Keys.Order(StringComparer.Ordinal).ToList();
         await Parallel.ForEachAsync(names, (name, _) =>

@@ -1,4 +1,3 @@
-using MobileNet.Inference.Tests.TestSupport;
 using MobileNet.Orleans.Client.Local;
 
 namespace MobileNet.Orleans.Client.Tests;

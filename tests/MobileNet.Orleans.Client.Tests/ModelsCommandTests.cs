@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using MobileNet.Inference.Tests.TestSupport;
 using MobileNet.Orleans.Client.Commands;
 using MobileNet.Orleans.Contracts.Models;
 

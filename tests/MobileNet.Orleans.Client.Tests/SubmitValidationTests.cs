@@ -1,10 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using MobileNet.Inference.Tests.TestSupport;
 using MobileNet.Orleans.Client.Commands;
 using MobileNet.Orleans.Contracts.Security;
-using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Client.Tests;
 
@@ -79,7 +75,7 @@ public sealed class SubmitValidationTests : IAsyncLifetime
         TestStorage.RequireConnectionString();
         var watch = Stopwatch.StartNew();
 
-        var message = await RunRejectedAsync("--source", _container + "/set1", "--model", _model, "--gateway", $"127.0.0.1:{FreePort()}", "--connect-timeout", "5");
+        var message = await RunRejectedAsync("--source", _container + "/set1", "--model", _model, "--gateway", $"127.0.0.1:{FreePort.Next()}", "--connect-timeout", "5");
 
         Assert.Contains("cannot reach cluster", message, StringComparison.Ordinal);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
@@ -100,7 +96,7 @@ public sealed class SubmitValidationTests : IAsyncLifetime
     [Fact]
     public async Task Submit_NoCertificateNorInsecure_ExitsTwoBeforeConnecting()
     {
-        var (code, stdout, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--gateway", $"127.0.0.1:{FreePort()}");
+        var (code, stdout, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--gateway", $"127.0.0.1:{FreePort.Next()}");
 
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Equal("", stdout);
@@ -121,7 +117,7 @@ public sealed class SubmitValidationTests : IAsyncLifetime
     {
         using var dir = new TempDirectory();
 
-        var (code, _, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--tls-dir", dir.Path, "--gateway", $"127.0.0.1:{FreePort()}");
+        var (code, _, stderr) = await Cli.RunAsync("submit", "--source", "photos/set1", "--model", "m", "--tls-dir", dir.Path, "--gateway", $"127.0.0.1:{FreePort.Next()}");
 
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("tls.crt' is missing", stderr, StringComparison.Ordinal);
@@ -140,17 +136,9 @@ public sealed class SubmitValidationTests : IAsyncLifetime
         Assert.Contains("is not a job id", stderr, StringComparison.Ordinal);
     }
 
-    internal static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     internal static string ClosedPortStorage()
     {
-        var blob = FreePort();
-        return "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-            $"BlobEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;QueueEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;TableEndpoint=http://127.0.0.1:{blob}/devstoreaccount1;";
+        var port = FreePort.Next();
+        return AzuriteAccount.ConnectionString(port, port, port);
     }
 }

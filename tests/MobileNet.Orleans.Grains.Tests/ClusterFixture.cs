@@ -3,14 +3,12 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MobileNet.Inference.Architectures;
-using MobileNet.Inference.Onnx;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
 using MobileNet.Orleans.Security.Certificates;
 using MobileNet.Orleans.Security.Hosting;
-using MobileNet.Orleans.Testing;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.TestingHost;
@@ -24,8 +22,6 @@ namespace MobileNet.Orleans.Grains.Tests;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
-    public const string StorageVariable = "MOBILENET_TEST_STORAGE";
-
     /// <summary>A tiny generated MobileNet V1 (width 0.25, 96 px, 10 classes): fast, its labels mean nothing.</summary>
     public const string TinyModel = "tiny-v1";
 
@@ -40,12 +36,13 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var connection = Environment.GetEnvironmentVariable(StorageVariable);
-        if (string.IsNullOrWhiteSpace(connection))
+        SkipReason = TestStorage.SkipReason;
+        if (SkipReason is not null)
         {
-            SkipReason = $"No test storage: set {StorageVariable} to an Azurite connection string (scripts/test.sh starts one and sets it).";
             return;
         }
+
+        var connection = Environment.GetEnvironmentVariable(TestStorage.Variable)!;
 
         var suffix = Guid.NewGuid().ToString("N")[..10];
         TestSiloConfigurator.Connection = connection;
@@ -85,7 +82,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var models = blobs.GetBlobContainerClient(ModelStoreLayout.Container);
         await models.CreateIfNotExistsAsync();
-        var tiny = OnnxModelWriter.ToBytes(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 0.25, Resolution: 96, Classes: 10)));
+        var tiny = GeneratedModels.Bytes(new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 0.25, Resolution: 96, Classes: 10));
         foreach (var (name, sha) in new[] { (TinyModel, Convert.ToHexStringLower(SHA256.HashData(tiny))), (BrokenModel, new string('0', 64)) })
         {
             // Same layout and order as 'mobilenet models upload': files first, manifest last.

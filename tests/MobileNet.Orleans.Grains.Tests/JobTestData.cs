@@ -3,15 +3,13 @@ using Azure.Storage.Blobs;
 using MobileNet.Inference;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Storage;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace MobileNet.Orleans.Grains.Tests;
 
 /// <summary>Generated datasets in blob storage, job specs, and reading a job's results back.</summary>
 internal static class JobTestData
 {
-    private static readonly Lazy<byte[][]> Pictures = new(() => Enumerable.Range(0, 6).Select(Picture).ToArray());
+    private static readonly Lazy<byte[][]> Pictures = new(() => Enumerable.Range(0, 6).Select(seed => TestImages.NoisePng(seed, 40, 32)).ToArray());
 
     /// <summary>Broken "images": each must become an error row, never a failed shard.</summary>
     public static IReadOnlyList<(string Suffix, byte[] Content)> BrokenImages { get; } =
@@ -115,22 +113,5 @@ internal static class JobTestData
         }
 
         return records;
-    }
-
-    private static byte[] Picture(int seed)
-    {
-        var random = new Random(seed);
-        using var image = new Image<Rgb24>(40, 32);
-        for (var y = 0; y < image.Height; y++)
-        {
-            for (var x = 0; x < image.Width; x++)
-            {
-                image[x, y] = new Rgb24((byte)random.Next(256), (byte)(x * 6), (byte)(y * 8));
-            }
-        }
-
-        using var stream = new MemoryStream();
-        image.SaveAsPng(stream);
-        return stream.ToArray();
     }
 }

@@ -125,8 +125,7 @@ public sealed class ModelCacheTests : IDisposable
 
     private (ModelCache Cache, BlobServiceClient Blobs) Create(ModelCacheOptions limits)
     {
-        var connection = Environment.GetEnvironmentVariable(ClusterFixture.StorageVariable);
-        Skip.If(string.IsNullOrWhiteSpace(connection), $"No test storage: set {ClusterFixture.StorageVariable}");
+        var connection = TestStorage.RequireConnectionString();
         var storage = new JobStorage(options => new BlobServiceClient(connection, options));
         var cache = new ModelCache(
             storage,

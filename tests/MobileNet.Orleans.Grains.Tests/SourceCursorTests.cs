@@ -81,8 +81,7 @@ public sealed class SourceCursorTests
 
     private static async Task<BlobContainerClient> ContainerWithBlobsAsync()
     {
-        var connection = Environment.GetEnvironmentVariable(ClusterFixture.StorageVariable);
-        Skip.If(string.IsNullOrWhiteSpace(connection), $"No test storage: set {ClusterFixture.StorageVariable} (scripts/test.sh starts Azurite and sets it).");
+        var connection = TestStorage.RequireConnectionString();
         var container = new BlobServiceClient(connection).GetBlobContainerClient("cursor-" + Guid.NewGuid().ToString("N")[..12]);
         await container.CreateAsync();
         await Parallel.ForEachAsync(Enumerable.Range(0, Blobs), new ParallelOptions { MaxDegreeOfParallelism = 8 },

@@ -1,7 +1,5 @@
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
-using MobileNet.Inference.Tests.TestSupport;
-using MobileNet.Orleans.Testing;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Png;
@@ -24,7 +22,7 @@ public sealed class DatasetTests(ITestOutputHelper output)
         await run.UploadImagesAsync(Faults.Images, prefix: "data");
         var service = new BlobServiceClient(run.Cluster.Storage);
         var container = service.GetBlobContainerClient(run.Container);
-        var valid = TestData.GeneratedJpeg(424242, 64);
+        var valid = TestImages.BlocksJpeg(424242, 64);
         var hostile = new Dictionary<string, (byte[] Bytes, bool MustFail)>(StringComparer.Ordinal)
         {
             ["data/hostile/zero-bytes.jpg"] = ([], true),
@@ -196,7 +194,7 @@ public sealed class DatasetTests(ITestOutputHelper output)
 
     private static byte[] ExifRotatedJpeg()
     {
-        using var image = Image.Load<Rgb24>(TestData.GeneratedJpeg(77, 64));
+        using var image = Image.Load<Rgb24>(TestImages.BlocksJpeg(77, 64));
         image.Metadata.ExifProfile = new ExifProfile();
         image.Metadata.ExifProfile.SetValue(ExifTag.Orientation, (ushort)6); // rotate 90 degrees clockwise to display
         using var stream = new MemoryStream();

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Reliability.Tests;
 
@@ -22,7 +21,7 @@ internal static class Faults
     {
         SiloProcess? host = null;
         var at = DateTimeOffset.MinValue;
-        foreach (var silo in run.Cluster.Silos.Where(s => !s.Process.HasExited))
+        foreach (var silo in run.Cluster.Silos.Where(s => !s.HasExited))
         {
             foreach (var (when, line) in silo.Lines)
             {

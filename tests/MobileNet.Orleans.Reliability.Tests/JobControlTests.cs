@@ -1,8 +1,6 @@
 using System.Diagnostics;
-using System.Text;
 using Azure.Storage.Blobs;
 using MobileNet.Orleans.Contracts.Models;
-using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Reliability.Tests;
@@ -79,17 +77,18 @@ public sealed class JobControlTests(ITestOutputHelper output)
     public async Task WatchClient_KilledAndRestarted_JobUnaffectedAndWatchReattaches()
     {
         ReliabilitySettings.SkipInCi("two extra CLI processes");
-        Skip.IfNot(File.Exists(SiloProcessCluster.CliDll), $"CLI not built at {SiloProcessCluster.CliDll}");
+        Skip.IfNot(File.Exists(RepositoryLayout.CliDll), $"CLI not built at {RepositoryLayout.CliDll}");
         await using var run = await ScenarioRun.StartAsync("9", "the client killed during watch, restarted (2 silos)", output, silos: 2);
         var names = await run.UploadImagesAsync(Faults.Images);
         var job = await run.SubmitAsync();
 
-        using var first = WatchProcess.Start(run, job);
-        await first.WaitForLinesAsync(1, TimeSpan.FromSeconds(60));
+        await using var first = StartWatch(run, job);
+        await WaitForProgressLineAsync(first, TimeSpan.FromSeconds(60));
         var at = await run.WaitForProgressAsync(job, names.Count, ReliabilitySettings.KillAt);
         first.Kill();
+        await first.WaitExitAsync(TimeSpan.FromSeconds(30));
         var killedAt = DateTimeOffset.UtcNow;
-        run.Log($"SIGKILL the watching client at {at.Processed} images; its last line: {first.LastLine}");
+        run.Log($"SIGKILL the watching client at {at.Processed} images; its last line: {LastLine(first)}");
         Assert.Equal(137, first.ExitCode);
 
         // The job never depended on it: it keeps moving.
@@ -97,14 +96,14 @@ public sealed class JobControlTests(ITestOutputHelper output)
         run.Log($"job moved on to {moved.Processed} without the client");
 
         var restartAt = Stopwatch.StartNew();
-        using var second = WatchProcess.Start(run, job);
-        await second.WaitForLinesAsync(1, TimeSpan.FromSeconds(60));
+        await using var second = StartWatch(run, job);
+        await WaitForProgressLineAsync(second, TimeSpan.FromSeconds(60));
         var reattachSeconds = restartAt.Elapsed.TotalSeconds;
-        run.Log($"watch reattached in {reattachSeconds:F1} s: {second.LastLine}");
+        run.Log($"watch reattached in {reattachSeconds:F1} s: {LastLine(second)}");
         Assert.True(await second.WaitExitAsync(TimeSpan.FromMinutes(10)), "the second watch did not end with the job");
         Assert.Equal(0, second.ExitCode);
-        Assert.Contains("Completed", second.Stderr, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain(run.AccountKey, first.Stderr + first.Stdout + second.Stderr + second.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Completed", second.StandardError, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(run.AccountKey, first.StandardError + first.StandardOutput + second.StandardError + second.StandardOutput, StringComparison.Ordinal);
 
         await Faults.FinishAsync(run, job, names, "Completed", reattachSeconds, "start of the new watch process until its first progress line",
             new Dictionary<string, object?> { ["clientKilledAtProcessed"] = at.Processed, ["firstWatchExitCode"] = first.ExitCode, ["secondWatchExitCode"] = second.ExitCode });
@@ -164,118 +163,29 @@ public sealed class JobControlTests(ITestOutputHelper output)
     }
 
     /// <summary><c>mobilenet watch</c> as a real process (storage from the environment, never its command line).</summary>
-    private sealed class WatchProcess : IDisposable
+    private static ManagedProcess StartWatch(ScenarioRun run, string job)
     {
-        private readonly Process _process;
-        private readonly StringBuilder _stdout = new();
-        private readonly StringBuilder _stderr = new();
-        private int _lines;
+        var command = CliWrap.Cli.Wrap("dotnet")
+            .WithArguments([RepositoryLayout.CliDll, "watch", job, "--interval", "0.5", "--connect-timeout", "60", "--cluster-id", run.Cluster.ClusterId, "--service-id", run.Cluster.ServiceId])
+            .WithEnvironmentVariables(new Dictionary<string, string?>
+            {
+                ["MOBILENET_STORAGE"] = run.Cluster.Storage,
+                [Client.Cluster.ClusterSettings.TlsDirectoryVariable] = TestCertificates.Shared.Client(Contracts.Security.CallerRole.Reader),
+            });
+        return ManagedProcess.Start("watch", command);
+    }
 
-        private WatchProcess(Process process)
+    /// <summary>Waits for the first progress line (a percentage) on the watch's stderr.</summary>
+    private static async Task WaitForProgressLineAsync(ManagedProcess watch, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!watch.StandardError.Contains('%', StringComparison.Ordinal))
         {
-            _process = process;
-            process.OutputDataReceived += (_, e) => Append(_stdout, e.Data, countLine: false);
-            process.ErrorDataReceived += (_, e) => Append(_stderr, e.Data, countLine: true);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
-
-        public string Stdout
-        {
-            get
-            {
-                lock (_stdout)
-                {
-                    return _stdout.ToString();
-                }
-            }
-        }
-
-        public string Stderr
-        {
-            get
-            {
-                lock (_stderr)
-                {
-                    return _stderr.ToString();
-                }
-            }
-        }
-
-        public string LastLine => Stderr.TrimEnd().Split('\n')[^1];
-
-        public int ExitCode => _process.ExitCode;
-
-        public static WatchProcess Start(ScenarioRun run, string job)
-        {
-            var info = new ProcessStartInfo("dotnet", [SiloProcessCluster.CliDll, "watch", job, "--interval", "0.5", "--connect-timeout", "60", "--cluster-id", run.Cluster.ClusterId, "--service-id", run.Cluster.ServiceId])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            info.Environment["MOBILENET_STORAGE"] = run.Cluster.Storage;
-            info.Environment[Client.Cluster.ClusterSettings.TlsDirectoryVariable] = TestCertificates.Shared.Client(Contracts.Security.CallerRole.Reader);
-            return new WatchProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start the CLI"));
-        }
-
-        public async Task WaitForLinesAsync(int count, TimeSpan timeout)
-        {
-            var watch = Stopwatch.StartNew();
-            while (Volatile.Read(ref _lines) < count)
-            {
-                Assert.True(watch.Elapsed < timeout, $"watch printed nothing within {timeout.TotalSeconds} s: {Stderr}");
-                Assert.False(_process.HasExited, $"watch exited with {(_process.HasExited ? _process.ExitCode : 0)}: {Stderr}");
-                await Task.Delay(100);
-            }
-        }
-
-        public void Kill()
-        {
-            _process.Kill();
-            _process.WaitForExit();
-        }
-
-        public async Task<bool> WaitExitAsync(TimeSpan timeout)
-        {
-            using var cts = new CancellationTokenSource(timeout);
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-                return true;
-            }
-            catch (OperationCanceledException)
-            {
-                return false;
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill();
-            }
-
-            _process.Dispose();
-        }
-
-        private void Append(StringBuilder buffer, string? line, bool countLine)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (buffer)
-            {
-                buffer.AppendLine(line);
-            }
-
-            if (countLine && line.Contains('%', StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref _lines);
-            }
+            Assert.True(clock.Elapsed < timeout, $"watch printed nothing within {timeout.TotalSeconds} s: {watch.StandardError}");
+            Assert.False(watch.HasExited, $"watch exited with {(watch.HasExited ? watch.ExitCode : 0)}: {watch.StandardError}");
+            await Task.Delay(100);
         }
     }
+
+    private static string LastLine(ManagedProcess watch) => watch.StandardError.TrimEnd().Split('\n')[^1];
 }

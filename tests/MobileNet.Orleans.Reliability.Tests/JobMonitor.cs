@@ -2,7 +2,6 @@ using System.Diagnostics;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
-using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Reliability.Tests;
 

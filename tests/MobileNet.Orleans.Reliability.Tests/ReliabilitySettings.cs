@@ -1,5 +1,4 @@
 using System.Globalization;
-using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Reliability.Tests;
 
@@ -50,7 +49,7 @@ internal static class ReliabilitySettings
     /// <summary>Where each scenario appends its figures as one JSON line.</summary>
     public static string ResultsFile => Environment.GetEnvironmentVariable(ResultsVariable) is { Length: > 0 } path
         ? path
-        : Path.Combine(SiloProcessCluster.RepositoryRoot, ".run", "reliability", "results.jsonl");
+        : Path.Combine(RepositoryLayout.Root, ".run", "reliability", "results.jsonl");
 
     /// <summary>Skips a scenario in CI (the suite's time limit on a 2-core machine); it runs with scripts/reliability.sh.</summary>
     public static void SkipInCi(string why) =>

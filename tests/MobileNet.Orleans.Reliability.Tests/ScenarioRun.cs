@@ -6,7 +6,6 @@ using System.Text.RegularExpressions;
 using MobileNet.Inference;
 using MobileNet.Inference.Architectures;
 using MobileNet.Orleans.Client;
-using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Reliability.Tests;
@@ -77,9 +76,9 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
         IReadOnlyDictionary<string, string>? settings = null,
         [CallerMemberName] string test = "")
     {
-        storage ??= RequireTestStorage();
+        storage ??= TestStorage.RequireConnectionString();
         var stamp = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        var logs = Path.Combine(SiloProcessCluster.RepositoryRoot, ".run", "reliability", "logs", $"{stamp}-{id}");
+        var logs = Path.Combine(RepositoryLayout.Root, ".run", "reliability", "logs", $"{stamp}-{id}");
         var merged = new Dictionary<string, string>(FastFailover);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
@@ -110,13 +109,6 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
     }
 
     private static string NewModelName() => "rel-model-" + Guid.NewGuid().ToString("N")[..8];
-
-    public static string RequireTestStorage()
-    {
-        var value = Environment.GetEnvironmentVariable("MOBILENET_TEST_STORAGE");
-        Skip.If(string.IsNullOrWhiteSpace(value), "No test storage: set MOBILENET_TEST_STORAGE to an Azurite connection string (scripts/test.sh and scripts/reliability.sh start one).");
-        return value!;
-    }
 
     /// <summary>Uploads the seeded generated dataset through <c>mobilenet upload</c>; returns the blob names (<c>images/...</c>).</summary>
     public async Task<IReadOnlyList<string>> UploadImagesAsync(int count, string prefix = "images")
@@ -194,7 +186,7 @@ internal sealed partial class ScenarioRun : IAsyncDisposable
     {
         foreach (var silo in Cluster.Silos.Where(s => !s.StoppedByTest))
         {
-            Assert.False(silo.Process.HasExited, $"silo {silo.Name} exited (code {(silo.Process.HasExited ? silo.Process.ExitCode : 0)}) without being stopped by the test:\n{silo.LogTail}");
+            Assert.False(silo.HasExited, $"silo {silo.Name} exited (code {(silo.HasExited ? silo.ExitCode : 0)}) without being stopped by the test:\n{silo.LogTail}");
         }
     }
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using MobileNet.Inference.Architectures;
 using MobileNet.Orleans.Client;
-using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Reliability.Tests;
 
@@ -64,7 +63,7 @@ internal static class SharedAssets
             var size = ReliabilitySettings.ImageSize;
             Parallel.For(0, count, i => File.WriteAllBytes(
                 Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"img-{i:D5}.jpg")),
-                TestData.GeneratedJpeg(unchecked((seed * 1_000_003) + i), size)));
+                TestImages.BlocksJpeg(unchecked((seed * 1_000_003) + i), size)));
             Datasets[count] = folder;
             return folder;
         }

@@ -64,18 +64,18 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
         var victim = run.Cluster.Silos.First(s => s != coordinator);
         var fault = FaultMark.Now(at);
         var watch = Stopwatch.StartNew();
-        victim.Terminate();
+        await victim.TerminateAsync();
         run.Log($"SIGTERM {victim.Name}");
         Assert.True(await victim.WaitExitAsync(TimeSpan.FromSeconds(drainSeconds + 30)), $"{victim.Name} did not exit within the drain time + 30 s:\n{victim.LogTail}");
         var exitSeconds = watch.Elapsed.TotalSeconds;
-        run.Log($"{victim.Name} exited with code {victim.Process.ExitCode} after {exitSeconds:F1} s");
-        Assert.Equal(0, victim.Process.ExitCode);
+        run.Log($"{victim.Name} exited with code {victim.ExitCode} after {exitSeconds:F1} s");
+        Assert.Equal(0, victim.ExitCode);
         var drained = victim.Lines.Select(l => l.Line).LastOrDefault(l => l.Contains("drained:", StringComparison.Ordinal) || l.Contains("draining:", StringComparison.Ordinal));
 
         Assert.True(drained is not null, $"{victim.Name} logged no drain:\n{victim.LogTail}");
         await run.Monitor.WaitAsync(job, s => s.IsTerminal, TimeSpan.FromMinutes(10));
         await Faults.FinishAsync(run, job, names, "Completed", exitSeconds, "SIGTERM until the silo had drained (finished or handed back its shards) and exited with code 0",
-            new Dictionary<string, object?> { ["terminated"] = victim.Name, ["exitCode"] = victim.Process.ExitCode, ["drainLog"] = drained?.Trim() });
+            new Dictionary<string, object?> { ["terminated"] = victim.Name, ["exitCode"] = victim.ExitCode, ["drainLog"] = drained?.Trim() });
     }
 
     [SkippableFact]
@@ -101,13 +101,13 @@ public sealed class SiloFailureTests(ITestOutputHelper output)
 
         var at = await run.WaitForProgressAsync(job, names.Count, Math.Min(0.9, ReliabilitySettings.KillAt + 0.2));
         var coordinator = Faults.CoordinatorSilo(run, job);
-        var others = run.Cluster.Silos.Where(s => s != coordinator && s != joined && !s.Process.HasExited).ToList();
+        var others = run.Cluster.Silos.Where(s => s != coordinator && s != joined && !s.HasExited).ToList();
         var fault = FaultMark.Now(at);
         others[0].Kill();
-        others[1].Terminate();
+        await others[1].TerminateAsync();
         run.Log($"SIGKILL {others[0].Name}, SIGTERM {others[1].Name}");
         Assert.True(await others[1].WaitExitAsync(TimeSpan.FromSeconds(40)), $"{others[1].Name} did not exit after SIGTERM");
-        Assert.Equal(0, others[1].Process.ExitCode);
+        Assert.Equal(0, others[1].ExitCode);
 
         await run.Monitor.WaitAsync(job, s => s.IsTerminal, TimeSpan.FromMinutes(10));
         var recover = Faults.SecondsToRecover(run, job, fault, expectRedispatch: true);

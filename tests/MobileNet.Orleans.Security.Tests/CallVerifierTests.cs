@@ -2,7 +2,6 @@ using Microsoft.Extensions.Time.Testing;
 using MobileNet.Orleans.Contracts.Security;
 using MobileNet.Orleans.Security.Calls;
 using MobileNet.Orleans.Security.Certificates;
-using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Security.Tests;
 

@@ -1,7 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using MobileNet.Orleans.Contracts.Security;
 using MobileNet.Orleans.Security.Certificates;
-using MobileNet.Orleans.Testing;
 
 namespace MobileNet.Orleans.Security.Tests;
 

@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 
 using System.Globalization;
@@ -22,8 +23,8 @@ public sealed partial class GracefulShutdownTests
     public async Task SigTerm_SiloLabelingShard_HandsWorkBackInTimeAndJobCompletesWithEveryImageOnce()
     {
         var storage = TestStorage.RequireConnectionString();
-        var blobs = TestStorage.Blobs(storage);
-        var clusterId = SiloTestData.NewId("drain");
+        var blobs = new BlobServiceClient(storage);
+        var clusterId = TestStorage.NewId("drain");
         var settings = new Dictionary<string, string>
         {
             ["Silo__ServiceId"] = clusterId,
@@ -32,18 +33,18 @@ public sealed partial class GracefulShutdownTests
             ["Worker__BatchSize"] = "1",
             ["Worker__IntraOpThreads"] = "1",
         };
-        await using var stays = SiloProcess.Start(storage, clusterId, "drain-a", settings);
-        await using var leaves = SiloProcess.Start(storage, clusterId, "drain-b", settings);
+        await using var stays = SiloProcess.Start(new SiloLaunch(storage, clusterId, "drain-a") { Settings = settings });
+        await using var leaves = SiloProcess.Start(new SiloLaunch(storage, clusterId, "drain-b") { Settings = settings });
         await stays.WaitForStatusAsync(HealthEndpoints.ReadyPath, 200, TimeSpan.FromSeconds(90));
         await leaves.WaitForStatusAsync(HealthEndpoints.ReadyPath, 200, TimeSpan.FromSeconds(90));
         using var client = await SiloTestData.StartClientAsync(storage, clusterId);
 
         const int images = 256;
-        var model = SiloTestData.NewId("model");
+        var model = TestStorage.NewId("model");
         // Full-size MobileNetV1 and 128-image shards: a shard takes well over the drain timeout even on a fast
         // machine, so the one running at SIGTERM is handed back.
         await SiloTestData.UploadModelAsync(blobs, model, new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 1.0, Resolution: 224, Classes: 10));
-        var container = SiloTestData.NewId("drain");
+        var container = TestStorage.NewId("drain");
         var uploaded = await SiloTestData.UploadImagesAsync(blobs.GetBlobContainerClient(container), "in/", images);
         var spec = new JobSpec
         {
@@ -53,13 +54,13 @@ public sealed partial class GracefulShutdownTests
             ShardSize = 128,
             Output = new BlobPath { Container = container, Prefix = "out" },
         };
-        var jobId = SiloTestData.NewId("job");
+        var jobId = TestStorage.NewId("job");
         var job = client.Services.GetRequiredService<IClusterClient>().GetGrain<IJobCoordinatorGrain>(jobId);
         await job.SubmitAsync(spec);
 
         // SIGTERM as soon as the leaving silo is in the middle of a shard.
         await WaitForInFlightAsync(leaves, TimeSpan.FromMinutes(2));
-        var exitAfter = await leaves.TerminateAsync(ShutdownBudget + TimeSpan.FromSeconds(30));
+        var exitAfter = await leaves.TerminateAndWaitAsync(ShutdownBudget + TimeSpan.FromSeconds(30));
         var final = await SiloTestData.WaitForEndAsync(job, TimeSpan.FromMinutes(3));
         var rows = await SiloTestData.ReadResultImagesAsync(blobs, spec, jobId);
 

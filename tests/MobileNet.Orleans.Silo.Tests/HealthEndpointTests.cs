@@ -43,14 +43,14 @@ public sealed class HealthEndpointTests(SingleSiloFixture fixture)
         // A directory below a regular file can never be created, whoever the process runs as (CI runs as root).
         var blocker = Path.Combine(Path.GetTempPath(), $"mobilenet-cache-blocker-{Guid.NewGuid():N}");
         await File.WriteAllTextAsync(blocker, "not a directory");
-        var clusterId = SiloTestData.NewId("nocache");
+        var clusterId = TestStorage.NewId("nocache");
         try
         {
-            await using var silo = SiloProcess.Start(storage, clusterId, "nocache-1", new Dictionary<string, string>
+            await using var silo = SiloProcess.Start(new SiloLaunch(storage, clusterId, "nocache-1") { Settings = new Dictionary<string, string>
             {
                 ["Silo__ServiceId"] = clusterId,
                 ["Worker__CacheDirectory"] = Path.Combine(blocker, "cache"),
-            });
+            } });
 
             await silo.WaitForStatusAsync(HealthEndpoints.LivePath, 200, TimeSpan.FromSeconds(60));
             // Wait until the silo has joined, so the 503 below is the cache's doing alone.

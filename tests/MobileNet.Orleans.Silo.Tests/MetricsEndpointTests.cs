@@ -1,3 +1,4 @@
+using Azure.Storage.Blobs;
 using MobileNet.Inference.Architectures;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Storage;
@@ -25,12 +26,12 @@ public sealed class MetricsEndpointTests(SingleSiloFixture fixture)
     public async Task Metrics_DuringJob_PendingImagesFallsToZeroAndLabeledCountsEveryImage()
     {
         var silo = fixture.RequireSilo();
-        var blobs = TestStorage.Blobs(fixture.Storage!);
+        var blobs = new BlobServiceClient(fixture.Storage!);
         const int images = 128;
-        var model = SiloTestData.NewId("model");
+        var model = TestStorage.NewId("model");
         // Full-size MobileNetV1 so the job takes seconds on one slot: long enough for scrapes to see it running.
         await SiloTestData.UploadModelAsync(blobs, model, new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 1.0, Resolution: 224, Classes: 10));
-        var container = SiloTestData.NewId("metrics");
+        var container = TestStorage.NewId("metrics");
         await SiloTestData.UploadImagesAsync(blobs.GetBlobContainerClient(container), "in/", images);
         var spec = new JobSpec
         {
@@ -40,7 +41,7 @@ public sealed class MetricsEndpointTests(SingleSiloFixture fixture)
             ShardSize = 8,
             Output = new BlobPath { Container = container, Prefix = "out" },
         };
-        var jobId = SiloTestData.NewId("job");
+        var jobId = TestStorage.NewId("job");
         var job = fixture.Client.GetGrain<IJobCoordinatorGrain>(jobId);
 
         await job.SubmitAsync(spec);

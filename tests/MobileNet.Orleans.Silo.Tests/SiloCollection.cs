@@ -19,7 +19,7 @@ public sealed class SingleSiloFixture : IAsyncLifetime
 
     internal string? Storage { get; private set; }
 
-    internal string ClusterId { get; } = SiloTestData.NewId("single");
+    internal string ClusterId { get; } = TestStorage.NewId("single");
 
     internal SiloProcess? Silo { get; private set; }
 
@@ -33,7 +33,7 @@ public sealed class SingleSiloFixture : IAsyncLifetime
             return; // Each test skips, saying why.
         }
 
-        Silo = SiloProcess.Start(Storage, ClusterId, "single-1", new Dictionary<string, string>
+        Silo = SiloProcess.Start(new SiloLaunch(Storage, ClusterId, "single-1") { Settings = new Dictionary<string, string>
         {
             ["Silo__ServiceId"] = ClusterId,
             ["Worker__Slots"] = "1",
@@ -41,7 +41,7 @@ public sealed class SingleSiloFixture : IAsyncLifetime
             ["Worker__IntraOpThreads"] = "1",
             // Coordinators publish the pending-images gauge on each housekeeping turn: often, so scrapes see a short job.
             ["Coordinator__HousekeepingInterval"] = "00:00:00.200",
-        });
+        } });
         await Silo.WaitForStatusAsync(Hosting.HealthEndpoints.ReadyPath, 200, TimeSpan.FromSeconds(90));
         client = await SiloTestData.StartClientAsync(Storage, ClusterId);
     }

@@ -8,31 +8,23 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MobileNet.Inference;
 using MobileNet.Inference.Architectures;
-using MobileNet.Inference.Onnx;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Security;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Security.Certificates;
 using MobileNet.Orleans.Security.Hosting;
-using MobileNet.Orleans.Testing;
 using Orleans.Configuration;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-
 
 namespace MobileNet.Orleans.Silo.Tests;
 
 /// <summary>Models, images and jobs for the silo process tests, written straight to the test storage.</summary>
 internal static partial class SiloTestData
 {
-    /// <summary>A fresh id usable as ClusterId, ServiceId, container name and job id.</summary>
-    public static string NewId(string purpose) => $"t-{purpose}-{Guid.NewGuid():N}"[..28].TrimEnd('-');
-
     /// <summary>Uploads a generated MobileNet (seeded weights) under <paramref name="name"/>, manifest last, as <c>models upload</c> does.</summary>
     public static async Task UploadModelAsync(BlobServiceClient blobs, string name, MobileNetSpec spec)
     {
-        var bytes = OnnxModelWriter.ToBytes(MobileNetBuilder.Build(spec));
+        var bytes = GeneratedModels.Bytes(spec);
         var models = blobs.GetBlobContainerClient(ModelStoreLayout.Container);
         await models.CreateIfNotExistsAsync();
         await models.GetBlobClient(ModelStoreLayout.ModelBlob(name)).UploadAsync(BinaryData.FromBytes(bytes), overwrite: true);
@@ -44,7 +36,7 @@ internal static partial class SiloTestData
     public static async Task<IReadOnlyList<string>> UploadImagesAsync(BlobContainerClient container, string prefix, int count)
     {
         await container.CreateIfNotExistsAsync();
-        var pictures = Enumerable.Range(0, 4).Select(Picture).ToArray();
+        var pictures = Enumerable.Range(0, 4).Select(seed => TestImages.NoisePng(seed)).ToArray();
         var names = Enumerable.Range(0, count).Select(i => $"{prefix}img-{i:D4}.png").ToArray();
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
             await container.GetBlobClient(names[i]).UploadAsync(BinaryData.FromBytes(pictures[i % pictures.Length]), overwrite: true, ct));
@@ -137,21 +129,4 @@ internal static partial class SiloTestData
 
     [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)")]
     private static partial Regex SampleLine();
-
-    private static byte[] Picture(int seed)
-    {
-        var random = new Random(seed);
-        using var image = new Image<Rgb24>(48, 40);
-        for (var y = 0; y < image.Height; y++)
-        {
-            for (var x = 0; x < image.Width; x++)
-            {
-                image[x, y] = new Rgb24((byte)random.Next(256), (byte)(x * 5), (byte)(y * 6));
-            }
-        }
-
-        using var stream = new MemoryStream();
-        image.SaveAsPng(stream);
-        return stream.ToArray();
-    }
 }

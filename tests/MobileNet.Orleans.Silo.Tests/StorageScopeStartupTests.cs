@@ -10,12 +10,12 @@ public sealed class StorageScopeStartupTests
     public async Task Start_ScopeCoveringServiceContainer_ExitsWithTheReason()
     {
         var storage = TestStorage.RequireConnectionString();
-        var clusterId = SiloTestData.NewId("badscope");
-        await using var silo = SiloProcess.Start(storage, clusterId, "badscope-1", new Dictionary<string, string>
+        var clusterId = TestStorage.NewId("badscope");
+        await using var silo = SiloProcess.Start(new SiloLaunch(storage, clusterId, "badscope-1") { Settings = new Dictionary<string, string>
         {
             ["Silo__ServiceId"] = clusterId,
             ["StorageScope__Write__0"] = "mobilenet-*",
-        });
+        } });
 
         var clock = Stopwatch.StartNew();
         while (!silo.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60))

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Client.Tests.EndToEnd;
@@ -18,7 +17,7 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
     {
         var storage = TestStorage.RequireConnectionString();
         using var temp = new TempDirectory();
-        var fixtures = TestData.FixturesRoot;
+        var fixtures = TestFixtures.Root;
         string model;
         string photos;
         Dictionary<string, int>? truth = null;
@@ -26,17 +25,16 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
         {
             model = Path.Combine(fixtures, "models", "mobilenetv2-12-int8.onnx");
             photos = Path.Combine(fixtures, "photos", "imagenet-sample-200");
-            truth = File.ReadAllLines(Path.Combine(photos, "labels.csv")).Skip(1).Select(l => l.Split(','))
-                .ToDictionary(f => "photos/" + f[0], f => int.Parse(f[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
+            truth = TestFixtures.SampleLabels().ToDictionary(p => "photos/" + p.Key, p => p.Value, StringComparer.Ordinal);
         }
         else
         {
             output.WriteLine("MOBILENET_FIXTURES not set: generated model and 40 generated images (no accuracy check)");
-            model = TestData.WriteGeneratedModel(temp.Path);
+            model = GeneratedModels.WriteV2(temp.Path);
             photos = Path.Combine(temp.Path, "photos");
             for (var i = 0; i < 40; i++)
             {
-                temp.File(Path.Combine("photos", $"gen-{i:D3}.jpg"), TestData.GeneratedJpeg(i));
+                temp.File(Path.Combine("photos", $"gen-{i:D3}.jpg"), TestImages.BlocksJpeg(i));
             }
         }
 
@@ -64,12 +62,12 @@ public sealed class ClusterEndToEndTests(ITestOutputHelper output)
             Assert.Equal(files.Count, root.GetProperty("silos").EnumerateArray().Sum(s => s.GetProperty("labeled").GetInt64() + s.GetProperty("errors").GetInt64()));
         }
 
-        var rows = TestData.ReadResultsCsv(resultsFile);
+        var rows = ResultsCsv.Read(resultsFile);
         Assert.Equal(files.Select(f => f.Item1).Order(StringComparer.Ordinal), rows.Select(r => r.Image));
         // The same files through the single-process `mobilenet classify`: identical top-1 for every image.
         var classifyFile = Path.Combine(temp.Path, "classify.csv");
         await RunOkAsync(["classify", photos, "--model", model, "--top-k", "5", "--format", "csv", "-o", classifyFile]);
-        var local = TestData.ReadResultsCsv(classifyFile).ToDictionary(r => Path.GetFileName(r.Image), r => r.Top1, StringComparer.Ordinal);
+        var local = ResultsCsv.Read(classifyFile).ToDictionary(r => Path.GetFileName(r.Image), r => r.Top1, StringComparer.Ordinal);
         Assert.Equal(rows.Count, local.Count);
         var differing = rows.Where(r => local[Path.GetFileName(r.Image)] != r.Top1).Select(r => $"{r.Image}: cluster {r.Top1}, classify {local[Path.GetFileName(r.Image)]}").ToList();
         output.WriteLine($"{rows.Count} rows, {rows.Count(r => r.Error is not null)} error rows, {differing.Count} top-1 differences from mobilenet classify");

@@ -6,7 +6,6 @@ using MobileNet.Orleans.Client.Jobs;
 using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Security;
-using MobileNet.Orleans.Testing;
 using Orleans.Configuration;
 using Xunit.Abstractions;
 
@@ -34,10 +33,10 @@ public sealed class SecureClusterFixture : IAsyncLifetime
 
         var storage = TestStorage.RequireConnectionString();
         using var temp = new TempDirectory();
-        var model = TestData.WriteGeneratedModel(temp.Path);
+        var model = GeneratedModels.WriteV2(temp.Path);
         for (var i = 0; i < Images; i++)
         {
-            temp.File(Path.Combine("img", $"gen-{i:D3}.jpg"), TestData.GeneratedJpeg(i));
+            temp.File(Path.Combine("img", $"gen-{i:D3}.jpg"), TestImages.BlocksJpeg(i));
         }
 
         Cluster = new SiloProcessCluster(storage);
@@ -230,7 +229,7 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
         Assert.Contains($"job {jobId} completed", watch.Stderr, StringComparison.Ordinal);
         Assert.Contains("Completed", status.Stdout, StringComparison.Ordinal);
         Assert.Contains(jobId, jobs.Stdout, StringComparison.Ordinal);
-        var rows = TestData.ReadResultsCsv(file);
+        var rows = ResultsCsv.Read(file);
         Assert.Equal(SecureClusterFixture.Images, rows.Count);
         Assert.Equal(rows.Count, rows.Select(r => r.Image).Distinct(StringComparer.Ordinal).Count());
         using var json = JsonDocument.Parse(afterCancel.Stdout);

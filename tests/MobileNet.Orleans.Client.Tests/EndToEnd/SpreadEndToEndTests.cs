@@ -5,7 +5,6 @@ using Azure.Storage.Blobs;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
 using MobileNet.Orleans.Client.Storage;
-using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Client.Tests.EndToEnd;
@@ -24,7 +23,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
     {
         var storage = TestStorage.RequireConnectionString();
         using var temp = new TempDirectory();
-        var model = TestData.WriteGeneratedModel(temp.Path);
+        var model = GeneratedModels.WriteV2(temp.Path);
         await using var cluster = new SiloProcessCluster(storage);
         var startSilos = cluster.StartSilosAsync(2);
         var modelName = "spread-" + Guid.NewGuid().ToString("N")[..8];
@@ -50,7 +49,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
         // Job 2 (the same images, named in a manifest blob): a third silo joins while it runs and gets work. It uses a
         // full-width model (about 5x the work per image) so that it lasts well beyond the seconds a silo takes to start.
         var heavyModel = "spread-heavy-" + Guid.NewGuid().ToString("N")[..8];
-        await RunOkAsync(["models", "upload", heavyModel, "--file", TestData.WriteGeneratedModel(temp.Path, width: 1.0), .. cluster.StorageArgs]);
+        await RunOkAsync(["models", "upload", heavyModel, "--file", GeneratedModels.WriteV2(temp.Path, width: 1.0), .. cluster.StorageArgs]);
         var manifest = string.Join('\n', Enumerable.Range(0, Images).Select(ImageName));
         await TestStorage.CreateService().GetBlobContainerClient(container).GetBlobClient("job2.txt").UploadAsync(BinaryData.FromString(manifest));
         var job2 = (await RunOkAsync(["submit", "--source", container, "--manifest", "job2.txt", "--model", heavyModel, "--shard-size", "10", .. cluster.ClientArgs])).Stdout.TrimEnd().Split('\n')[^1];
@@ -86,7 +85,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
 
         var resultsFile = Path.Combine(temp.Path, "job2.csv");
         await RunOkAsync(["results", job2, "-o", resultsFile, .. cluster.ClientArgs]);
-        var rows = TestData.ReadResultsCsv(resultsFile);
+        var rows = ResultsCsv.Read(resultsFile);
         Assert.Equal(Enumerable.Range(0, Images).Select(ImageName).Order(StringComparer.Ordinal), rows.Select(r => r.Image));
     }
 
@@ -95,7 +94,7 @@ public sealed class SpreadEndToEndTests(ITestOutputHelper output)
         var container = service.GetBlobContainerClient(containerName);
         await container.CreateIfNotExistsAsync();
         await Parallel.ForEachAsync(Enumerable.Range(0, Images), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-            await container.GetBlobClient(ImageName(i)).UploadAsync(BinaryData.FromBytes(TestData.GeneratedJpeg(i, 32)), ct));
+            await container.GetBlobClient(ImageName(i)).UploadAsync(BinaryData.FromBytes(TestImages.BlocksJpeg(i, 32)), ct));
     }
 
     private static string ImageName(int i) => string.Create(CultureInfo.InvariantCulture, $"img/gen-{i:D5}.jpg");

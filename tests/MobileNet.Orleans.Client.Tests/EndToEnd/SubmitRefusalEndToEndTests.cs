@@ -1,5 +1,3 @@
-using MobileNet.Inference.Tests.TestSupport;
-using MobileNet.Orleans.Testing;
 using Xunit.Abstractions;
 
 namespace MobileNet.Orleans.Client.Tests.EndToEnd;
@@ -24,7 +22,7 @@ public sealed class SubmitRefusalEndToEndTests(ITestOutputHelper output)
         await RunAsync(0, ["models", "upload", model, "--file", modelFile, .. cluster.StorageArgs]);
         var inScope = TestStorage.UniqueContainer("refuse");
         var outOfScope = "x-" + Guid.NewGuid().ToString("N")[..12];
-        temp.File("img/a.jpg", TestData.GeneratedJpeg(1));
+        temp.File("img/a.jpg", TestImages.BlocksJpeg(1));
         await RunAsync(0, ["upload", Path.Combine(temp.Path, "img"), "--to", inScope + "/set1", .. cluster.StorageArgs]);
         await RunAsync(0, ["upload", Path.Combine(temp.Path, "img"), "--to", outOfScope + "/set1", .. cluster.StorageArgs]);
 

@@ -3,7 +3,7 @@ using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.PixelFormats;
 using SkiaSharp;
 
-namespace MobileNet.Inference.Tests.TestSupport;
+namespace MobileNet.Inference.Tests;
 
 /// <summary>Images in a given colour space (Skia writes the ICC profile) and per-format test images, with colour helpers.</summary>
 internal static class SkiaTestImages

@@ -1,14 +1,14 @@
 using MobileNet.Orleans.Contracts.Security;
 using MobileNet.Orleans.Security.Certificates;
 
-namespace MobileNet.Orleans.Testing;
+namespace MobileNet.Orleans.Testing.Security;
 
 /// <summary>
 /// One test CA per test process, with a silo certificate and a client certificate per role (folders in the
 /// tls.crt/tls.key/ca.crt layout), plus a client certificate from another CA that no test cluster trusts. Tests run
 /// with TLS on, as production does. The folder is removed when the process exits.
 /// </summary>
-internal sealed class TestCertificates
+public sealed class TestCertificates
 {
     private static readonly Lazy<TestCertificates> Instance = new(() => new TestCertificates(), LazyThreadSafetyMode.ExecutionAndPublication);
 

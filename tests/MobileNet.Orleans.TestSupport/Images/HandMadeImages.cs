@@ -2,13 +2,13 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
 
-namespace MobileNet.Inference.Tests.TestSupport;
+namespace MobileNet.Orleans.Testing.Images;
 
 /// <summary>
 /// Image files ImageSharp 2.1 cannot encode, written byte by byte: a CMYK (Adobe) JPEG, JPEGs of any size without a
 /// pixel buffer, and a PNG whose header claims a huge size.
 /// </summary>
-internal static class HandMadeImages
+public static class HandMadeImages
 {
     /// <summary>
     /// A valid 8x8 baseline JPEG with four components (C, M, Y, K) and an Adobe APP14 marker (transform 0 = CMYK,

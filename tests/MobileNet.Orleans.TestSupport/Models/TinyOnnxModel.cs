@@ -1,13 +1,13 @@
 using System.Text;
 
-namespace MobileNet.Inference.Tests.TestSupport;
+namespace MobileNet.Orleans.Testing.Models;
 
 /// <summary>
 /// Writes a tiny, real ONNX classifier for tests that do not need the zoo model: input [N,3,H,W] (or NHWC) ->
 /// GlobalAveragePool -> Flatten -> 3 logits, one per colour channel. A red image is "red", a green one "green", etc.
 /// The protobuf is encoded by hand (a few fields of ModelProto), so tests need no model file from anywhere.
 /// </summary>
-internal static class TinyOnnxModel
+public static class TinyOnnxModel
 {
     public static readonly string[] Labels = ["red", "green", "blue"];
 
