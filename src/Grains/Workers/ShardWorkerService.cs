@@ -219,6 +219,11 @@ public sealed partial class ShardWorkerService(
 
             LogDrained(logger, silo.Name, inFlight.Length - left.Length, left.Length);
         }
+        else
+        {
+            // Stopped between shards: say so, so an operator (and the scale-in test) sees the drain ended clean.
+            LogDrained(logger, silo.Name, 0, 0);
+        }
 
         await base.StopAsync(cancellationToken);
     }
