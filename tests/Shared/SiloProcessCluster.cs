@@ -133,7 +133,7 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
         // After a whole-cluster kill nobody declares the old silos dead: new ones wait until their heartbeats are stale.
         env["Membership__IAmAliveTablePublishTimeout"] = "00:00:03";
         env["Membership__NumMissedTableIAmAliveLimit"] = "2";
-        env["Silo__DrainTimeout"] = "00:00:05";
+        env["Worker__DrainTimeout"] = "00:00:05";
         env["Worker__CacheDirectory"] = Path.Combine(_cacheRoot, name);
         // Where the tests' jobs read and write: their own containers (t-..., rel-...) and the default output container.
         foreach (var (entry, position) in ReadScope.Select((e, i) => (e, i)))
