@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text;
 using MobileNet.Inference;
+using MobileNet.Inference.Files;
 using MobileNet.Orleans.Client.Local;
 
 namespace MobileNet.Orleans.Client.Commands;
@@ -115,7 +115,7 @@ public static class ClassifyCommand
         }
         else
         {
-            await WriteFileAtomicallyAsync(request.OutputPath, WriteAsync, ct);
+            await AtomicFile.WriteTextAsync(request.OutputPath, (writer, _) => WriteAsync(writer), ct);
         }
 
         progress.Complete();
@@ -146,30 +146,6 @@ public static class ClassifyCommand
         catch (ModelDescriptionException ex)
         {
             throw new CliUsageException(ex.Message);
-        }
-    }
-
-    /// <summary>Writes to a temp file beside <paramref name="path"/> and renames it over the target only on success.</summary>
-    private static async Task WriteFileAtomicallyAsync(string path, Func<TextWriter, Task> write, CancellationToken ct)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
-            {
-                await write(writer);
-            }
-
-            ct.ThrowIfCancellationRequested();
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
         }
     }
 }
