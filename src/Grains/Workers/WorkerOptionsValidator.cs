@@ -10,7 +10,17 @@ public sealed class WorkerOptionsValidator(IOptions<CoordinatorOptions> coordina
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        var lease = coordinator.Value.LeaseDuration;
+        TimeSpan lease;
+        try
+        {
+            lease = coordinator.Value.LeaseDuration;
+        }
+        catch (OptionsValidationException)
+        {
+            // The coordinator's own validation reports what is wrong with it.
+            return ValidateOptionsResult.Skip;
+        }
+
         // Two renewals per lease at least: one lost renewal (a coordinator moving after its silo died) keeps the lease.
         if (options.LeaseRenewInterval * 2 > lease)
         {
