@@ -27,7 +27,8 @@ public sealed class OptionsStartupTests
         Assert.Contains("Silo:DrainTimeout is now Worker:DrainTimeout (env Worker__DrainTimeout)", output, StringComparison.Ordinal);
     }
 
-    private static async Task<string> StartExpectingExitAsync(string name, Dictionary<string, string> settings)
+    /// <summary>Starts a silo that must refuse to run: waits for it to exit non-zero and returns what it printed.</summary>
+    internal static async Task<string> StartExpectingExitAsync(string name, Dictionary<string, string> settings)
     {
         var storage = TestStorage.RequireConnectionString();
         var clusterId = SiloTestData.NewId(name);

@@ -10,6 +10,30 @@ public static class ClientResiliencePipelines
     /// <summary>Submits asked again after a timed-out answer: 3 (4 tries), at once.</summary>
     public const int SubmitRetries = 3;
 
+    /// <summary>Connection tries before an unreachable cluster is reported: 3 (2 retries, 0.5 s apart).</summary>
+    public const int ConnectRetries = 2;
+
+    /// <summary>
+    /// Connecting to the cluster: a few quick tries (a silo restarting, a gateway list one refresh behind), all within
+    /// <paramref name="connectTimeout"/>, then the error (<see cref="TimeoutRejectedException"/> when time ran out):
+    /// retrying without end would make an unreachable cluster look like a hang. A bad certificate or setting
+    /// (<see cref="CliUsageException"/>) is not retried.
+    /// </summary>
+    public static ResiliencePipeline Connect(TimeSpan connectTimeout, TimeProvider? time = null) =>
+        new ResiliencePipelineBuilder { TimeProvider = time ?? TimeProvider.System }
+            .AddTimeout(connectTimeout)
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex
+                    && ex is not CliUsageException
+                    && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)),
+                MaxRetryAttempts = ConnectRetries,
+                Delay = TimeSpan.FromMilliseconds(500),
+                BackoffType = DelayBackoffType.Constant,
+                UseJitter = true,
+            })
+            .Build();
+
     /// <summary>
     /// A submit whose answer timed out may still have started the job (a loaded cluster can take longer than one
     /// response timeout to store it): asking again with the same job id is safe, the coordinator answers with the job

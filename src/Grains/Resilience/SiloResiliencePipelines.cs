@@ -43,26 +43,9 @@ public static partial class SiloResiliencePipelines
     /// <summary>Registers the pipelines; their time comes from the container's <see cref="TimeProvider"/>.</summary>
     public static IServiceCollection AddSiloResiliencePipelines(this IServiceCollection services)
     {
-        services.AddResiliencePipeline(CoordinatorReport, (builder, context) =>
-        {
-            var settings = context.ServiceProvider.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloResiliencePipelines));
-            builder.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();
-            ConfigureCoordinatorReport(builder, settings.CallTimeout, logger);
-        });
-        services.AddResiliencePipeline(RegistryPoll, (builder, context) =>
-        {
-            var settings = context.ServiceProvider.GetRequiredService<IOptions<WorkerOptions>>().Value;
-            var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloResiliencePipelines));
-            builder.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();
-            ConfigureRegistryPoll(builder, settings.CallTimeout, logger);
-        });
-        services.AddResiliencePipeline(SourceListing, (builder, context) =>
-        {
-            var logger = context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloResiliencePipelines));
-            builder.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();
-            ConfigureSourceListing(builder, logger);
-        });
+        Add(services, CoordinatorReport, (builder, provider, logger) => ConfigureCoordinatorReport(builder, provider.GetRequiredService<IOptions<WorkerOptions>>().Value.CallTimeout, logger));
+        Add(services, RegistryPoll, (builder, provider, logger) => ConfigureRegistryPoll(builder, provider.GetRequiredService<IOptions<WorkerOptions>>().Value.CallTimeout, logger));
+        Add(services, SourceListing, (builder, _, logger) => ConfigureSourceListing(builder, logger));
         return services;
     }
 
@@ -91,24 +74,15 @@ public static partial class SiloResiliencePipelines
     public static ResiliencePipelineBuilder ConfigureRegistryPoll(ResiliencePipelineBuilder builder, TimeSpan callTimeout, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder
-            .AddRetry(new RetryStrategyOptions
-            {
-                // Anything but this worker stopping: a cancellation from elsewhere (a call cut off) is a failure like another.
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } ex && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)),
-                MaxRetryAttempts = int.MaxValue,
-                Delay = RegistryPollFirstDelay,
-                MaxDelay = RegistryPollMaxDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                OnRetry = args =>
-                {
-                    // The registry's silo just died, or storage is down: ask again a little later.
-                    LogPollFailed(logger, args.Outcome.Exception, args.RetryDelay.TotalSeconds);
-                    return default;
-                },
-            })
-            .AddTimeout(callTimeout);
+        // Anything but this worker stopping: a cancellation from elsewhere (a call cut off) is a failure like another.
+        var retry = Unbounded(RegistryPollFirstDelay, RegistryPollMaxDelay, args => ValueTask.FromResult(args.Outcome.Exception is { } ex && !(ex is OperationCanceledException && args.Context.CancellationToken.IsCancellationRequested)));
+        retry.OnRetry = args =>
+        {
+            // The registry's silo just died, or storage is down: ask again a little later.
+            LogPollFailed(logger, args.Outcome.Exception, args.RetryDelay.TotalSeconds);
+            return default;
+        };
+        return builder.AddRetry(retry).AddTimeout(callTimeout);
     }
 
     /// <summary>
@@ -118,21 +92,25 @@ public static partial class SiloResiliencePipelines
     public static ResiliencePipelineBuilder ConfigureSourceListing(ResiliencePipelineBuilder builder, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddRetry(new RetryStrategyOptions
+        var retry = Unbounded(SourceListingFirstDelay, SourceListingMaxDelay, new PredicateBuilder().Handle<Exception>(IsTransientListingFailure));
+        retry.OnRetry = args =>
         {
-            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransientListingFailure),
-            MaxRetryAttempts = int.MaxValue,
-            Delay = SourceListingFirstDelay,
-            MaxDelay = SourceListingMaxDelay,
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            OnRetry = args =>
-            {
-                LogListingRetry(logger, args.Outcome.Exception, args.Context.OperationKey, args.RetryDelay.TotalSeconds);
-                return default;
-            },
-        });
+            LogListingRetry(logger, args.Outcome.Exception, args.Context.OperationKey, args.RetryDelay.TotalSeconds);
+            return default;
+        };
+        return builder.AddRetry(retry);
     }
+
+    /// <summary>Retries without end, doubling (jittered) from <paramref name="first"/> up to <paramref name="max"/> between tries.</summary>
+    private static RetryStrategyOptions Unbounded(TimeSpan first, TimeSpan max, Func<RetryPredicateArguments<object>, ValueTask<bool>> shouldHandle) => new()
+    {
+        ShouldHandle = shouldHandle,
+        MaxRetryAttempts = int.MaxValue,
+        Delay = first,
+        MaxDelay = max,
+        BackoffType = DelayBackoffType.Exponential,
+        UseJitter = true,
+    };
 
     /// <summary>Whether a listing failure is worth waiting out (storage down, throttled, a timeout) rather than ending the job.</summary>
     public static bool IsTransientListingFailure(Exception exception) => exception switch
@@ -142,6 +120,13 @@ public static partial class SiloResiliencePipelines
         RequestFailedException { Status: 404 } => false,
         _ => true,
     };
+
+    private static void Add(IServiceCollection services, string key, Action<ResiliencePipelineBuilder, IServiceProvider, ILogger> configure) =>
+        services.AddResiliencePipeline(key, (builder, context) =>
+        {
+            builder.TimeProvider = context.ServiceProvider.GetRequiredService<TimeProvider>();
+            configure(builder, context.ServiceProvider, context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SiloResiliencePipelines)));
+        });
 
     /// <summary>
     /// A context for a call from a grain: continuations stay on the activation's scheduler (Polly's default leaves

@@ -40,6 +40,32 @@ public sealed class ClientResiliencePipelinesTests
     }
 
     [Fact]
+    public async Task Connect_ClusterUnreachable_ThreeTriesThenTheError()
+    {
+        var time = new FakeTimeProvider();
+        var calls = 0;
+
+        var connect = ClientResiliencePipelines.Connect(TimeSpan.FromSeconds(30), time)
+            .ExecuteAsync<string>(_ => { calls++; throw new InvalidOperationException("connection refused"); }, CancellationToken.None).AsTask();
+        await AdvanceUntilDoneAsync(connect, time, TimeSpan.FromMilliseconds(250));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => connect);
+        Assert.Equal(1 + ClientResiliencePipelines.ConnectRetries, calls);
+    }
+
+    [Fact]
+    public async Task Connect_NoAnswerWithinTheTimeout_TimeoutRejected()
+    {
+        var time = new FakeTimeProvider();
+
+        var connect = ClientResiliencePipelines.Connect(TimeSpan.FromSeconds(8), time)
+            .ExecuteAsync(async ct => await Task.Delay(Timeout.Infinite, ct), CancellationToken.None).AsTask();
+        await AdvanceUntilDoneAsync(connect, time, TimeSpan.FromSeconds(1));
+
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => connect);
+    }
+
+    [Fact]
     public async Task WatchStatus_ClusterBackWithinPatience_Answers()
     {
         var time = new FakeTimeProvider();
