@@ -125,7 +125,7 @@ start_silo() {
   env MOBILENET_STORAGE="$(storage)" \
     Silo__ClusterId="$(cluster_id)" Silo__ServiceId=mobilenet Silo__Name="silo-$i" \
     Silo__SiloPort="$silo_port" Silo__GatewayPort="$gateway_port" Silo__HttpPort="$http_port" \
-    Silo__AdvertisedIp=127.0.0.1 Silo__DrainTimeout="$DRAIN_TIMEOUT" \
+    Silo__AdvertisedIp=127.0.0.1 Worker__DrainTimeout="$DRAIN_TIMEOUT" \
     Silo__ProbeTimeout="$PROBE_TIMEOUT" Silo__NumMissedProbesLimit="$MISSED_PROBES" Silo__NumVotesForDeathDeclaration="$DEATH_VOTES" \
     Membership__IAmAliveTablePublishTimeout="$IAMALIVE_PERIOD" Membership__NumMissedTableIAmAliveLimit="$IAMALIVE_MISSED" \
     Worker__CacheDirectory="$CLUSTER_DIR/silo-$i/cache" "${slots[@]}" "${scope[@]}" \

@@ -6,6 +6,7 @@ using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Models;
+using MobileNet.Orleans.Grains.Resilience;
 using MobileNet.Orleans.Grains.Results;
 using MobileNet.Orleans.Grains.Storage;
 using MobileNet.Orleans.Grains.Workers;
@@ -22,13 +23,17 @@ public static class GrainsServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(createBlobClient);
         services.AddMetrics();
-        services.AddOptions<WorkerOptions>();
-        services.AddOptions<CoordinatorOptions>();
-        // Range checks of these come with the host's ValidateDataAnnotations; the rules across fields are checked here.
-        services.AddOptions<StorageScopeOptions>().ValidateOnStart();
-        services.AddOptions<ModelCacheOptions>().ValidateOnStart();
-        services.AddSingleton<IValidateOptions<StorageScopeOptions>, StorageScopeOptionsValidator>();
-        services.AddSingleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>();
+        // Every options class is checked when the host starts, whoever hosts the grains (a silo, a test cluster):
+        // ranges by their attributes, rules across fields by their validators. Hosts only bind or configure them.
+        services.AddOptions<WorkerOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<CoordinatorOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageScopeOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ModelCacheOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WorkerOptions>, WorkerOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<CoordinatorOptions>, CoordinatorOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StorageScopeOptions>, StorageScopeOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelCacheOptions>, ModelCacheOptionsValidator>());
+        services.AddSiloResiliencePipelines();
         services.AddSingleton<StorageScope>();
         services.AddSingleton(new JobStorage(createBlobClient));
         services.TryAddSingleton(TimeProvider.System);
@@ -36,7 +41,6 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ModelCache>();
         services.AddSingleton<ShardRunner>();
-        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ResultLinkSigner>();
         services.AddSingleton<ShardWorkerService>();
         services.AddHostedService(sp => sp.GetRequiredService<ShardWorkerService>());

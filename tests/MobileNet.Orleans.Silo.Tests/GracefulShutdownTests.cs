@@ -28,7 +28,7 @@ public sealed partial class GracefulShutdownTests
         var settings = new Dictionary<string, string>
         {
             ["Silo__ServiceId"] = clusterId,
-            ["Silo__DrainTimeout"] = DrainTimeout.ToString("c", CultureInfo.InvariantCulture),
+            ["Worker__DrainTimeout"] = DrainTimeout.ToString("c", CultureInfo.InvariantCulture),
             ["Worker__Slots"] = "1",
             ["Worker__BatchSize"] = "1",
             ["Worker__IntraOpThreads"] = "1",

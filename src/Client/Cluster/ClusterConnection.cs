@@ -2,19 +2,18 @@ using Azure.Core;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using MobileNet.Orleans.Client.Resilience;
 using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Security.Certificates;
 using MobileNet.Orleans.Security.Hosting;
 using Orleans.Configuration;
+using Polly.Timeout;
 
 namespace MobileNet.Orleans.Client.Cluster;
 
 /// <summary>A connected Orleans client; disposing it closes the connection.</summary>
 public sealed class ClusterConnection : IAsyncDisposable
 {
-    /// <summary>Connection attempts before an unreachable cluster is reported.</summary>
-    private const int MaxConnectAttempts = 3;
-
     private readonly IHost _host;
     private readonly TlsIdentity? _identity;
 
@@ -50,6 +49,37 @@ public sealed class ClusterConnection : IAsyncDisposable
             }
         }
 
+        try
+        {
+            return await ClientResiliencePipelines.Connect(settings.ConnectTimeout).ExecuteAsync(
+                async ct =>
+                {
+                    var host = BuildHost(settings, identity);
+                    try
+                    {
+                        await host.StartAsync(ct).WaitAsync(ct).ConfigureAwait(false);
+                        return new ClusterConnection(host, settings, identity);
+                    }
+                    catch
+                    {
+                        // Disposing a half-started client can wait on its connect loop: do not let that delay the next try.
+                        _ = Task.Run(() => DisposeQuietlyAsync(host, null), CancellationToken.None);
+                        throw;
+                    }
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var reason = ex is TimeoutRejectedException ? $"no answer within {settings.ConnectTimeout.TotalSeconds:0.#} s" : OneLine(ex);
+            var tls = identity is null ? "" : $" Does the cluster trust certificate '{identity.Name}' (its CA is --tls-dir's ca.crt)?";
+            identity?.Dispose();
+            throw new CliUsageException($"cannot reach {settings.Describe()}: {SecretRedaction.Redact(reason)}; is the cluster up (scripts/cluster.sh up) and are --storage/--cluster-id/--gateway right?{tls}");
+        }
+    }
+
+    private static IHost BuildHost(ClusterSettings settings, TlsIdentity? identity)
+    {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.UseOrleansClient(client =>
         {
@@ -72,27 +102,15 @@ public sealed class ClusterConnection : IAsyncDisposable
             client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(15));
             client.Configure<ConnectionOptions>(o => o.OpenConnectionTimeout = TimeSpan.FromSeconds(3));
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
-            client.UseConnectionRetryFilter(new BoundedConnectionRetryFilter(MaxConnectAttempts, TimeSpan.FromMilliseconds(500)));
+            // Each try fails fast; ConnectAsync retries with a fresh client (ClientResiliencePipelines.Connect).
+            client.UseConnectionRetryFilter(static (_, _) => Task.FromResult(false));
             if (identity is not null)
             {
                 client.UseMobileNetSecurity(identity);
             }
         });
 
-        var host = builder.Build();
-        try
-        {
-            await host.StartAsync(cancellationToken).WaitAsync(settings.ConnectTimeout, cancellationToken).ConfigureAwait(false);
-            return new ClusterConnection(host, settings, identity);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            // Disposing a half-started client can wait on its connect loop: do not let that delay the error.
-            _ = Task.Run(() => DisposeQuietlyAsync(host, identity), CancellationToken.None);
-            var reason = ex is TimeoutException ? $"no answer within {settings.ConnectTimeout.TotalSeconds:0.#} s" : OneLine(ex);
-            var tls = identity is null ? "" : $" Does the cluster trust certificate '{identity.Name}' (its CA is --tls-dir's ca.crt)?";
-            throw new CliUsageException($"cannot reach {settings.Describe()}: {SecretRedaction.Redact(reason)}; is the cluster up (scripts/cluster.sh up) and are --storage/--cluster-id/--gateway right?{tls}");
-        }
+        return builder.Build();
     }
 
     public async ValueTask DisposeAsync()
@@ -130,26 +148,6 @@ public sealed class ClusterConnection : IAsyncDisposable
             },
         };
         return storage.CreateTableServiceClient(options);
-    }
-
-    /// <summary>
-    /// A few quick retries (a silo restarting, a gateway list one refresh behind), then the error: Orleans' default
-    /// keeps retrying, which would make an unreachable cluster look like a hang.
-    /// </summary>
-    private sealed class BoundedConnectionRetryFilter(int maxAttempts, TimeSpan delay) : IClientConnectionRetryFilter
-    {
-        private int _attempts;
-
-        public async Task<bool> ShouldRetryConnectionAttempt(Exception exception, CancellationToken cancellationToken)
-        {
-            if (Interlocked.Increment(ref _attempts) >= maxAttempts)
-            {
-                return false;
-            }
-
-            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
     }
 
     /// <summary>The innermost useful message on one line, secrets removed (every caller prints it).</summary>

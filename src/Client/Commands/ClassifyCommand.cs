@@ -1,7 +1,9 @@
 using System.CommandLine;
-using System.Text;
+using System.Globalization;
 using MobileNet.Inference;
+using MobileNet.Inference.Files;
 using MobileNet.Orleans.Client.Local;
+using MobileNet.Orleans.Client.Terminal;
 
 namespace MobileNet.Orleans.Client.Commands;
 
@@ -42,6 +44,9 @@ public static class ClassifyCommand
         });
         return command;
     }
+
+    /// <summary>Where stderr is not a terminal: nothing for short runs, then a progress line this often.</summary>
+    public static readonly TimeSpan ProgressLineInterval = TimeSpan.FromSeconds(10);
 
     public sealed record ClassifyRequest(
         IReadOnlyList<string> Paths, string Model, string? Labels, int TopK, int BatchSize, LabelingOutputFormat Format, string? OutputPath, int? Threads);
@@ -99,7 +104,8 @@ public static class ClassifyCommand
             BatchSize = request.BatchSize,
             MaxImageBytes = classifier.Preprocessor.Limits.MaxBytes,
         });
-        var progress = new ProgressReporter(stderr, images.Count, ProgressReporter.IsTerminal(stderr));
+        // A live bar only when the rows do not scroll through the same screen.
+        var progress = WorkProgress.For(stderr, request.OutputPath is not null || !CliConsole.IsTerminal(stdout), "labeling", "images", images.Count, ProgressLineInterval, ProgressLine);
         // Rows name the model file's SHA-256, as cluster results name the pinned model's.
         string modelSha;
         await using (var modelFile = File.OpenRead(classifier.Description.ModelPath ?? request.Model))
@@ -109,16 +115,22 @@ public static class ClassifyCommand
 
         var sources = images.Select(path => ImageSource.FromFile(path)).ToAsyncEnumerable();
 
-        if (request.OutputPath is null)
+        await progress.RunAsync(async () =>
         {
-            await WriteAsync(stdout);
-        }
-        else
-        {
-            await WriteFileAtomicallyAsync(request.OutputPath, WriteAsync, ct);
-        }
+            if (request.OutputPath is null)
+            {
+                await WriteAsync(stdout);
+            }
+            else
+            {
+                await AtomicFile.WriteTextAsync(request.OutputPath, (writer, _) => WriteAsync(writer), ct);
+            }
 
-        progress.Complete();
+            return true;
+        });
+        await stderr.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"labeled {progress.Done} images ({progress.Done - progress.Failed} ok, {progress.Failed} errors) in {progress.Elapsed.TotalSeconds:F1} s ({progress.Rate:F1} images/s)"));
         return ExitCodes.Success;
 
         async Task WriteAsync(TextWriter writer)
@@ -131,11 +143,15 @@ public static class ClassifyCommand
         {
             await foreach (var record in records)
             {
-                progress.Report(record.Error is not null);
+                progress.Advance(record.Error is not null);
                 yield return record with { Model = modelSha };
             }
         }
     }
+
+    private static string ProgressLine(WorkProgress p) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"progress: {p.Done}/{p.Total} images ({(p.Total == 0 ? 1.0 : (double)p.Done / p.Total):P0}), {p.Rate:F1} images/s, {p.Failed} errors");
 
     private static ImageClassifier LoadClassifier(ClassifyRequest request)
     {
@@ -146,30 +162,6 @@ public static class ClassifyCommand
         catch (ModelDescriptionException ex)
         {
             throw new CliUsageException(ex.Message);
-        }
-    }
-
-    /// <summary>Writes to a temp file beside <paramref name="path"/> and renames it over the target only on success.</summary>
-    private static async Task WriteFileAtomicallyAsync(string path, Func<TextWriter, Task> write, CancellationToken ct)
-    {
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false)))
-            {
-                await write(writer);
-            }
-
-            ct.ThrowIfCancellationRequested();
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp))
-            {
-                File.Delete(temp);
-            }
         }
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
+using MobileNet.Orleans.Client.Terminal;
 using MobileNet.Orleans.Contracts.Jobs;
 
 namespace MobileNet.Orleans.Client.Commands;
@@ -22,7 +23,15 @@ public static class JobCommands
             await using var connection = await ClusterConnection.ConnectAsync(cluster.Resolve(parse), ct);
             var status = await JobCalls.GetStatusAsync(connection.Client, jobId);
             var output = parse.InvocationConfiguration.Output;
-            await output.WriteAsync(parse.GetValue(json) ? JobStatusFormatter.ToJson(status) + "\n" : JobStatusFormatter.ToText(status));
+            if (parse.GetValue(json))
+            {
+                await output.WriteAsync(JobStatusFormatter.ToJson(status) + "\n");
+                return ExitCodes.Success;
+            }
+
+            var console = CliConsole.For(output);
+            console.Write(JobStatusFormatter.ToTable(status, console));
+            await output.FlushAsync(ct);
             return ExitCodes.Success;
         });
         return command;
@@ -48,7 +57,7 @@ public static class JobCommands
             // Fail fast (exit 2) for an unknown job before drawing anything.
             await JobCalls.GetStatusAsync(connection.Client, jobId);
             var error = parse.InvocationConfiguration.Error;
-            var status = await JobCalls.WatchAsync(connection.Client, jobId, error, JobCalls.IsInteractive(error), TimeSpan.FromSeconds(seconds), TimeSpan.FromMinutes(2), ct);
+            var status = await JobCalls.WatchAsync(connection.Client, jobId, JobWatchView.For(error), TimeSpan.FromSeconds(seconds), JobCalls.WatchPatience, ct);
             await error.WriteLineAsync(JobCalls.Outcome(status));
             return JobCalls.ExitCodeOf(status);
         });
@@ -95,23 +104,9 @@ public static class JobCommands
                 return ExitCodes.Success;
             }
 
-            await output.WriteLineAsync($"{"JOB",-28} {"STATE",-9} {"PROGRESS",-22} {"ERRORS",7} {"IMG/S",8} {"SUBMITTED (UTC)",-19} MODEL");
-            foreach (var (entry, status, error) in statuses.OrderByDescending(s => s.e.SubmittedAt))
-            {
-                if (status is null)
-                {
-                    await output.WriteLineAsync($"{entry.JobId,-28} {"?",-9} {error}");
-                    continue;
-                }
-
-                var processed = JobStatusFormatter.Processed(status);
-                var percent = status.TotalImages > 0 ? 100.0 * processed / status.TotalImages : 0;
-                var progress = string.Create(CultureInfo.InvariantCulture, $"{processed}/{status.TotalImages}{(status.ListingComplete ? "" : "+")} ({percent:0}%)");
-                await output.WriteLineAsync(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"{status.JobId,-28} {status.State,-9} {progress,-22} {status.Errors,7} {status.ImagesPerSecond,8:0.0} {status.SubmittedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss} {status.Spec.ModelName}"));
-            }
-
+            var console = CliConsole.For(output);
+            console.Write(JobStatusFormatter.ToJobsTable(statuses.OrderByDescending(s => s.e.SubmittedAt).Select(s => (s.e.JobId, s.Status, s.Error)), console));
+            await output.FlushAsync(ct);
             return ExitCodes.Success;
         });
         return command;

@@ -5,7 +5,9 @@ using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using MobileNet.Orleans.Client.Cluster;
+using MobileNet.Orleans.Client.Terminal;
 using MobileNet.Orleans.Contracts.Models;
+using Spectre.Console;
 
 namespace MobileNet.Orleans.Client.Commands;
 
@@ -36,17 +38,32 @@ public static class ModelsListCommand
                 return ExitCodes.Success;
             }
 
-            await output.WriteLineAsync($"{"NAME",-24} {"SIZE",12} {"SHA256",-16} {"LABELS",-6} {"UPLOADED (UTC)",-19}");
-            foreach (var m in models)
-            {
-                await output.WriteLineAsync(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"{m.Name,-24} {m.SizeBytes,12} {m.Sha256[..Math.Min(16, m.Sha256.Length)],-16} {(m.LabelsSha256 is null ? "no" : "yes"),-6} {m.UploadedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}"));
-            }
-
+            var console = CliConsole.For(output);
+            console.Write(ToTable(models, console));
+            await output.FlushAsync(ct);
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>One row per model: name, size in bytes, the first 16 hex digits of its SHA-256, whether it has labels, when it was uploaded.</summary>
+    public static Table ToTable(IEnumerable<ModelManifest> models, CliConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        ArgumentNullException.ThrowIfNull(console);
+        var table = console.CreateTable("NAME", "SIZE", "SHA256", "LABELS", "UPLOADED (UTC)");
+        table.Columns[1].RightAligned();
+        foreach (var m in models)
+        {
+            table.AddRow(
+                new Text(m.Name),
+                new Text(m.SizeBytes.ToString(CultureInfo.InvariantCulture)),
+                new Text(m.Sha256[..Math.Min(16, m.Sha256.Length)]),
+                new Text(m.LabelsSha256 is null ? "no" : "yes"),
+                new Text(m.UploadedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)));
+        }
+
+        return table;
     }
 
     /// <summary>Every model with a readable manifest, by name; incomplete uploads (no manifest yet) are left out.</summary>

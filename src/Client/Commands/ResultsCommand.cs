@@ -3,6 +3,7 @@ using System.Text;
 using System.Threading.Channels;
 using Azure.Storage.Blobs;
 using MobileNet.Inference;
+using MobileNet.Inference.Files;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
 using MobileNet.Orleans.Client.Results;
@@ -68,20 +69,7 @@ public static class ResultsCommand
                 }
                 else
                 {
-                    var temp = target.FullName + ".partial-" + Environment.ProcessId;
-                    try
-                    {
-                        await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false), bufferSize: 1 << 16))
-                        {
-                            await WriteAsync(reader, status, writer, outputFormat, counts, ct);
-                        }
-
-                        File.Move(temp, target.FullName, overwrite: true);
-                    }
-                    finally
-                    {
-                        File.Delete(temp);
-                    }
+                    await AtomicFile.WriteTextAsync(target.FullName, (writer, token) => WriteAsync(reader, status, writer, outputFormat, counts, token), ct);
                 }
             }
             catch (Exception ex) when (ex is DuplicateResultException or InvalidDataException or FormatException)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
+using MobileNet.Orleans.Client.Resilience;
 using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Storage;
@@ -42,7 +43,9 @@ public static class SubmitCommand
             JobStatus status;
             try
             {
-                status = await SubmitIdempotentlyAsync(connection.Client.GetGrain<IJobCoordinatorGrain>(jobId), spec);
+                // Idempotent: a timed-out submit is asked again with the same job id (ClientResiliencePipelines.Submit).
+                var coordinator = connection.Client.GetGrain<IJobCoordinatorGrain>(jobId);
+                status = await ClientResiliencePipelines.Submit().ExecuteAsync(async _ => await coordinator.SubmitAsync(spec), ct);
             }
             catch (ArgumentException ex)
             {
@@ -60,32 +63,12 @@ public static class SubmitCommand
                 return ExitCodes.Success;
             }
 
-            status = await JobCalls.WatchAsync(connection.Client, jobId, error, JobCalls.IsInteractive(error), JobCalls.WatchPollInterval, TimeSpan.FromMinutes(2), ct);
+            status = await JobCalls.WatchAsync(connection.Client, jobId, JobWatchView.For(error), JobCalls.WatchPollInterval, JobCalls.WatchPatience, ct);
             await error.WriteLineAsync(JobCalls.Outcome(status));
             await parse.InvocationConfiguration.Output.WriteLineAsync(jobId);
             return JobCalls.ExitCodeOf(status);
         });
         return command;
-    }
-
-    /// <summary>
-    /// A submit whose answer timed out may still have started the job (a loaded cluster can take longer than one
-    /// response timeout to store it): asking again with the same job id is safe, the coordinator answers with the job
-    /// it already has for the same spec, so no second job starts.
-    /// </summary>
-    private static async Task<JobStatus> SubmitIdempotentlyAsync(IJobCoordinatorGrain coordinator, JobSpec spec)
-    {
-        const int attempts = 4;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await coordinator.SubmitAsync(spec);
-            }
-            catch (TimeoutException) when (attempt < attempts)
-            {
-            }
-        }
     }
 
     /// <summary>Checks the arguments alone (no I/O); every problem is a <see cref="CliUsageException"/>.</summary>

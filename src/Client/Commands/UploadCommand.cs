@@ -8,6 +8,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Storage;
+using MobileNet.Orleans.Client.Terminal;
 using MobileNet.Orleans.Contracts.Storage;
 
 namespace MobileNet.Orleans.Client.Commands;
@@ -69,6 +70,9 @@ public static class UploadCommand
         return command;
     }
 
+    /// <summary>Where stderr is not a terminal: a "done/total files" line at most this often.</summary>
+    public static readonly TimeSpan ProgressLineInterval = TimeSpan.FromSeconds(1);
+
     public sealed record UploadOptions
     {
         public int Parallelism { get; init; } = 8;
@@ -126,9 +130,17 @@ public static class UploadCommand
         var skipped = 0;
         long bytes = 0;
         var errors = new ConcurrentQueue<string>();
-        var done = 0;
-        var lastReport = Stopwatch.StartNew();
-        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (item, ct) =>
+        // Only the summary goes to stdout, after the bar: a live bar may draw whenever stderr is a terminal.
+        var bar = WorkProgress.For(progress, mayDrawLive: true, $"uploading to {destination}", "files", files.Count, ProgressLineInterval, p => string.Create(CultureInfo.InvariantCulture, $"  {p.Done}/{p.Total} files"));
+        await bar.RunAsync(async () =>
+        {
+            await UploadFilesAsync();
+            return true;
+        }).ConfigureAwait(false);
+
+        return new UploadSummary(uploaded, bytes, skipped, errors.Count, ignored, destination.ToString(), watch.Elapsed, errors.TryPeek(out var first) ? first : null);
+
+        Task UploadFilesAsync() => Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (item, ct) =>
         {
             try
             {
@@ -152,23 +164,12 @@ public static class UploadCommand
             catch (Exception ex) when (ex is RequestFailedException or IOException or UnauthorizedAccessException)
             {
                 errors.Enqueue($"{item.File.Name}: {ClusterConnection.OneLine(ex)}");
+                bar.Advance(itemFailed: true);
+                return;
             }
 
-            var count = Interlocked.Increment(ref done);
-            if (lastReport.ElapsedMilliseconds >= 1000)
-            {
-                lock (lastReport)
-                {
-                    if (lastReport.ElapsedMilliseconds >= 1000)
-                    {
-                        lastReport.Restart();
-                        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {count}/{files.Count} files"));
-                    }
-                }
-            }
-        }).ConfigureAwait(false);
-
-        return new UploadSummary(uploaded, bytes, skipped, errors.Count, ignored, destination.ToString(), watch.Elapsed, errors.TryPeek(out var first) ? first : null);
+            bar.Advance();
+        });
     }
 
     /// <summary>The file's MD5: what Azure Storage keeps as a blob's Content-MD5 (an integrity checksum here, not a security measure).</summary>

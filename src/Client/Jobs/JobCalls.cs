@@ -1,6 +1,9 @@
+using System.Globalization;
 using MobileNet.Orleans.Client.Cluster;
+using MobileNet.Orleans.Client.Resilience;
 using MobileNet.Orleans.Client.Storage;
 using MobileNet.Orleans.Contracts.Jobs;
+using Polly.Timeout;
 
 namespace MobileNet.Orleans.Client.Jobs;
 
@@ -10,6 +13,9 @@ public static class JobCalls
     /// <summary>How often <c>submit --wait</c> and <c>watch</c> ask for status: a status call is one in-memory grain
     /// turn, and polling twice a second notices the end of a short job half a second sooner on average.</summary>
     public static readonly TimeSpan WatchPollInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long <c>watch</c> keeps retrying a cluster that does not answer before it gives up (the job runs on).</summary>
+    public static readonly TimeSpan WatchPatience = TimeSpan.FromMinutes(2);
 
     public static void ValidateJobId(string jobId)
     {
@@ -48,78 +54,59 @@ public static class JobCalls
     }
 
     /// <summary>
-    /// Polls the job until it ends, drawing progress on <paramref name="progress"/>. Transient failures (the silo
-    /// hosting the coordinator died, a gateway moved) are retried for <paramref name="patience"/>: the job does
-    /// not depend on this client, so watching simply resumes.
+    /// Polls the job until it ends, showing progress on <paramref name="view"/>. Transient failures (the silo hosting
+    /// the coordinator died, a gateway moved) are retried for <paramref name="patience"/>
+    /// (<see cref="ClientResiliencePipelines.WatchStatus"/>): the job does not depend on this client, so watching
+    /// simply resumes.
     /// </summary>
-    public static async Task<JobStatus> WatchAsync(IClusterClient client, string jobId, TextWriter progress, bool interactive, TimeSpan interval, TimeSpan patience, CancellationToken cancellationToken)
+    public static async Task<JobStatus> WatchAsync(IClusterClient client, string jobId, JobWatchView view, TimeSpan interval, TimeSpan patience, CancellationToken cancellationToken, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentNullException.ThrowIfNull(progress);
+        ArgumentNullException.ThrowIfNull(view);
         ValidateJobId(jobId);
-        var lastPrinted = DateTimeOffset.MinValue;
-        string? lastKey = null;
-        var failingSince = (DateTimeOffset?)null;
-        var width = 0;
-        while (true)
+        var clock = time ?? TimeProvider.System;
+        Exception? lastFailure = null;
+        var failing = false;
+        var pipeline = ClientResiliencePipelines.WatchStatus(interval, patience, async (ex, attempt) =>
         {
-            JobStatus status;
-            try
+            lastFailure = ex;
+            if (attempt == 0)
             {
-                status = await GetStatusAsync(client, jobId).ConfigureAwait(false);
-                if (failingSince is not null)
-                {
-                    await progress.WriteLineAsync((interactive ? "\n" : "") + "  (reconnected)").ConfigureAwait(false);
-                    failingSince = null;
-                }
+                failing = true;
+                await view.TroubleAsync(string.Create(CultureInfo.InvariantCulture, $"cluster not answering: {ClusterConnection.OneLine(ex)}; retrying for up to {patience.TotalSeconds:0} s")).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is not CliUsageException && ex is not OperationCanceledException)
+        }, clock);
+
+        return await view.RunAsync(async () =>
+        {
+            while (true)
             {
-                var now = DateTimeOffset.UtcNow;
-                if (failingSince is null)
+                JobStatus status;
+                try
                 {
-                    failingSince = now;
-                    await progress.WriteLineAsync((interactive ? "\n" : "") + $"  (cluster not answering: {ClusterConnection.OneLine(ex)}; retrying for up to {patience.TotalSeconds:0} s)").ConfigureAwait(false);
+                    status = await pipeline.ExecuteAsync(async ct => await GetStatusAsync(client, jobId).WaitAsync(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
-                else if (now - failingSince > patience)
+                catch (TimeoutRejectedException ex) when (!cancellationToken.IsCancellationRequested)
                 {
-                    throw new InvalidOperationException($"the cluster did not answer for {patience.TotalSeconds:0} s ({ClusterConnection.OneLine(ex)}); the job keeps running: 'mobilenet watch {jobId}' reattaches", ex);
+                    var why = lastFailure is null ? "no answer" : ClusterConnection.OneLine(lastFailure);
+                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"the cluster did not answer for {patience.TotalSeconds:0} s ({why}); the job keeps running: 'mobilenet watch {jobId}' reattaches"), lastFailure ?? ex);
                 }
 
-                await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
+                if (failing)
+                {
+                    failing = false;
+                    await view.RecoveredAsync().ConfigureAwait(false);
+                }
 
-            var line = JobStatusFormatter.ProgressLine(status);
-            if (interactive)
-            {
-                width = Math.Max(width, line.Length);
-                await progress.WriteAsync("\r" + line.PadRight(width)).ConfigureAwait(false);
+                await view.ShowAsync(status).ConfigureAwait(false);
                 if (status.IsTerminal)
                 {
-                    await progress.WriteLineAsync().ConfigureAwait(false);
+                    return status;
                 }
-            }
-            else
-            {
-                // Logs and pipes get a line when something moved, at most every few seconds, and always the last one.
-                var key = $"{status.State}/{JobStatusFormatter.Processed(status)}/{status.TotalImages}";
-                if (status.IsTerminal || (key != lastKey && DateTimeOffset.UtcNow - lastPrinted >= TimeSpan.FromSeconds(2)))
-                {
-                    await progress.WriteLineAsync(line).ConfigureAwait(false);
-                    lastPrinted = DateTimeOffset.UtcNow;
-                    lastKey = key;
-                }
-            }
 
-            await progress.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (status.IsTerminal)
-            {
-                return status;
+                await Task.Delay(interval, clock, cancellationToken).ConfigureAwait(false);
             }
-
-            await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
-        }
+        }).ConfigureAwait(false);
     }
 
     /// <summary>Exit code for a finished job: 0 completed, 1 failed or cancelled.</summary>
@@ -140,9 +127,6 @@ public static class JobCalls
             _ => $"job {status.JobId} {status.State.ToString().ToLowerInvariant()}{took}: {SecretRedaction.Redact(status.FailureReason ?? "no reason recorded")} ({status.Labeled} labeled, {status.Errors} errors of {status.TotalImages} images)",
         };
     }
-
-    /// <summary>Whether progress can be redrawn in place (an interactive terminal), else it is printed as lines.</summary>
-    public static bool IsInteractive(TextWriter writer) => ReferenceEquals(writer, Console.Error) && !Console.IsErrorRedirected;
 
     private static CliUsageException UnknownJob(string jobId) =>
         new($"unknown job '{jobId}' in this cluster; 'mobilenet jobs' lists recent jobs (check --cluster-id / MOBILENET_CLUSTER_ID)");

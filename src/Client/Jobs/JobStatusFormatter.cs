@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using MobileNet.Orleans.Client.Storage;
+using MobileNet.Orleans.Client.Terminal;
 using MobileNet.Orleans.Contracts.Jobs;
+using Spectre.Console;
 
 namespace MobileNet.Orleans.Client.Jobs;
 
@@ -92,36 +94,84 @@ public static class JobStatusFormatter
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    /// <summary>The human-readable <c>status</c> block.</summary>
-    public static string ToText(JobStatus status)
+    /// <summary>
+    /// The human-readable <c>status</c>: one label and value per row (job, state, model, source, output, images,
+    /// shards, rate, silos, times, failure), then each failed shard with its last reason.
+    /// </summary>
+    public static Table ToTable(JobStatus status, CliConsole console)
     {
         ArgumentNullException.ThrowIfNull(status);
+        ArgumentNullException.ThrowIfNull(console);
         var c = CultureInfo.InvariantCulture;
-        var b = new StringBuilder();
-        b.Append(c, $"job        {status.JobId}\n");
-        b.Append(c, $"state      {status.State}\n");
-        b.Append(c, $"model      {status.Spec.ModelName} (top-{status.Spec.TopK}){(status.Model is { } pinned ? $", sha256 {pinned.Sha256}" : "")}\n");
-        b.Append(c, $"source     {status.Spec.Source}{(status.Spec.ManifestBlob is { } m ? $" (manifest {m})" : "")}\n");
-        b.Append(c, $"output     {status.Spec.Output}\n");
-        b.Append(c, $"images     {Processed(status)} of {status.TotalImages}{(status.ListingComplete ? "" : "+ (still listing)")} done: {status.Labeled} labeled, {status.Errors} errors\n");
-        b.Append(c, $"shards     {status.ShardsDone} done, {status.ShardsRunning} running, {status.ShardsPending} pending, {status.ShardsFailed} failed of {status.ShardsTotal} ({status.Spec.ShardSize} images each); {status.ShardsRedispatched} redispatched\n");
-        b.Append(c, $"rate       {status.ImagesPerSecond:0.0} images/s, ETA {FormatEta(status)}\n");
-        b.Append(c, $"silos      {FormatSilos(status, long.MaxValue)}\n");
-        b.Append(c, $"submitted  {FormatTime(status.SubmittedAt)}\n");
-        b.Append(c, $"started    {FormatTime(status.StartedAt)}\n");
-        b.Append(c, $"ended      {FormatTime(status.EndedAt)}{(status.StartedAt is { } s && status.EndedAt is { } e ? $" (took {(e - s).TotalSeconds:0.0} s)" : "")}\n");
+        var table = console.CreateDetails();
+        void Row(string label, string value) => table.AddRow(new Text(label), new Text(value));
+        Row("job", status.JobId);
+        table.AddRow(new Text("state"), console.Cell(status.State.ToString(), StateColor(status.State)));
+        Row("model", $"{status.Spec.ModelName} (top-{status.Spec.TopK}){(status.Model is { } pinned ? $", sha256 {pinned.Sha256}" : "")}");
+        Row("source", $"{status.Spec.Source}{(status.Spec.ManifestBlob is { } m ? $" (manifest {m})" : "")}");
+        Row("output", status.Spec.Output.ToString());
+        Row("images", string.Create(c, $"{Processed(status)} of {status.TotalImages}{(status.ListingComplete ? "" : "+ (still listing)")} done: {status.Labeled} labeled, {status.Errors} errors"));
+        Row("shards", string.Create(c, $"{status.ShardsDone} done, {status.ShardsRunning} running, {status.ShardsPending} pending, {status.ShardsFailed} failed of {status.ShardsTotal} ({status.Spec.ShardSize} images each); {status.ShardsRedispatched} redispatched"));
+        Row("rate", string.Create(c, $"{status.ImagesPerSecond:0.0} images/s, ETA {FormatEta(status)}"));
+        Row("silos", FormatSilos(status, long.MaxValue));
+        Row("submitted", FormatTime(status.SubmittedAt));
+        Row("started", FormatTime(status.StartedAt));
+        Row("ended", FormatTime(status.EndedAt) + (status.StartedAt is { } s && status.EndedAt is { } e ? string.Create(c, $" (took {(e - s).TotalSeconds:0.0} s)") : ""));
         if (status.FailureReason is { } reason)
         {
-            b.Append(c, $"failure    {SecretRedaction.Redact(reason)}\n");
+            table.AddRow(new Text("failure"), console.Cell(SecretRedaction.Redact(reason), Color.Red));
         }
 
         foreach (var failed in status.FailedShards)
         {
-            b.Append(c, $"  shard {failed.ShardId} failed after {failed.Attempts} attempt(s), {failed.Images} images: {SecretRedaction.Redact(failed.Reason)}\n");
+            Row(string.Create(c, $"shard {failed.ShardId}"), string.Create(c, $"failed after {failed.Attempts} attempt(s), {failed.Images} images: {SecretRedaction.Redact(failed.Reason)}"));
         }
 
-        return b.ToString();
+        return table;
     }
+
+    /// <summary>
+    /// <c>jobs</c>: one row per job, newest first: id, state, progress, errors, rate, submitted, model; a job whose
+    /// status could not be read shows why instead of its progress.
+    /// </summary>
+    public static Table ToJobsTable(IEnumerable<(string JobId, JobStatus? Status, string? Error)> jobs, CliConsole console)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(console);
+        var c = CultureInfo.InvariantCulture;
+        var table = console.CreateTable("JOB", "STATE", "PROGRESS", "ERRORS", "IMG/S", "SUBMITTED (UTC)", "MODEL");
+        table.Columns[3].RightAligned();
+        table.Columns[4].RightAligned();
+        foreach (var (jobId, status, error) in jobs)
+        {
+            if (status is null)
+            {
+                table.AddRow(new Text(jobId), new Text("?"), console.Cell(error ?? "status unavailable", Color.Red), Text.Empty, Text.Empty, Text.Empty, Text.Empty);
+                continue;
+            }
+
+            var processed = Processed(status);
+            var percent = status.TotalImages > 0 ? 100.0 * processed / status.TotalImages : 0;
+            table.AddRow(
+                new Text(status.JobId),
+                console.Cell(status.State.ToString(), StateColor(status.State)),
+                new Text(string.Create(c, $"{processed}/{status.TotalImages}{(status.ListingComplete ? "" : "+")} ({percent:0}%)")),
+                console.Cell(status.Errors.ToString(c), status.Errors > 0 ? Color.Red : Color.Default),
+                new Text(status.ImagesPerSecond.ToString("0.0", c)),
+                new Text(status.SubmittedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", c)),
+                new Text(status.Spec.ModelName));
+        }
+
+        return table;
+    }
+
+    private static Color StateColor(JobState state) => state switch
+    {
+        JobState.Completed => Color.Green,
+        JobState.Failed => Color.Red,
+        JobState.Cancelled => Color.Grey,
+        _ => Color.Blue,
+    };
 
     /// <summary>One progress line for <c>watch</c>: bar, counts, rate, ETA, per-silo share.</summary>
     public static string ProgressLine(JobStatus status, int barWidth = 24)

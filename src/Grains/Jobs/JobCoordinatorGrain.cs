@@ -8,8 +8,11 @@ using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs.Ledger;
 using MobileNet.Orleans.Grains.Jobs.State;
+using MobileNet.Orleans.Grains.Resilience;
 using MobileNet.Orleans.Grains.Storage;
 using Orleans.Concurrency;
+using Polly;
+using Polly.Registry;
 using Orleans.Runtime;
 using Orleans.Storage;
 
@@ -36,11 +39,13 @@ public sealed partial class JobCoordinatorGrain(
     IClusterMembershipService membership,
     TimeProvider time,
     IOptions<CoordinatorOptions> options,
+    ResiliencePipelineProvider<string> pipelines,
     ILogger<JobCoordinatorGrain> logger) : Grain, IJobCoordinatorGrain, IRemindable
 {
     private const string ReminderName = "keep-job-alive";
 
     private readonly CoordinatorOptions settings = options.Value;
+    private readonly ResiliencePipeline listingPipeline = pipelines.GetPipeline(SiloResiliencePipelines.SourceListing);
     private readonly List<(DateTimeOffset At, long Processed)> rateSamples = [];
     private readonly List<string> listingBuffer = [];
     private readonly Dictionary<int, ETag> segmentTags = [];
@@ -51,8 +56,6 @@ public sealed partial class JobCoordinatorGrain(
     private IGrainTimer? listingTimer;
     private IGrainTimer? housekeepingTimer;
     private SourceCursor? cursor;
-    private DateTimeOffset listingRetryAt;
-    private TimeSpan listingBackoff;
     private DateTimeOffset lastPersist;
     private TaskCompletionSource? nextFlush;
     private Task? flushLoop;
@@ -371,74 +374,16 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
-        if (time.GetUtcNow() < listingRetryAt)
-        {
-            return;
-        }
-
         var spec = Spec;
         var excluded = spec.Source.Container == spec.Output.Container ? JobOutputLayout.JobFolder(spec.Output, JobKey) : null;
-        var budget = Stopwatch.StartNew();
         var cut = 0;
+        var ended = false;
+        var context = SiloResiliencePipelines.GrainContext(JobKey, cancellationToken);
         try
         {
-            cursor ??= SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
-            do
-            {
-                // Read a group of shards' names, write them as one manifest blob, then add the shards in order with the
-                // checkpoint after the last: one storage call per group keeps listing ahead of thousands of
-                // completions a second.
-                var ready = new List<IReadOnlyList<string>>();
-                var end = false;
-                while (ready.Count < settings.ShardsPerManifestBlob && !end)
-                {
-                    // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
-                    var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
-                    foreach (var name in batch.Names)
-                    {
-                        if (spec.ManifestBlob is not null && !scope.CanRead(spec.Source.Container, name))
-                        {
-                            throw new InvalidManifestException($"manifest '{spec.ManifestBlob}' names an image outside the storage scope jobs may read: '{ShardLedger.CleanReason(name)}'");
-                        }
-
-                        if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
-                        {
-                            listingBuffer.Add(name);
-                        }
-                    }
-
-                    end = batch.End;
-                    if (listingBuffer.Count >= spec.ShardSize || (end && listingBuffer.Count > 0))
-                    {
-                        ready.Add([.. listingBuffer]);
-                        listingBuffer.Clear();
-                    }
-                }
-
-                if (ready.Count > 0)
-                {
-                    if (Ledger.ShardCount + ready.Count > settings.MaxShards)
-                    {
-                        await EndJobAsync(JobState.Failed, $"the source holds more than {settings.MaxShards} shards of {spec.ShardSize} images (the most one job may have); use a larger --shard-size or split the job");
-                        return;
-                    }
-
-                    await CutShardsAsync(spec, ready, cancellationToken);
-                    cut += ready.Count;
-                }
-
-                if (end)
-                {
-                    header.ListingComplete = true;
-                    header.ListingCheckpoint = null;
-                    Ledger.CompleteListing();
-                    headerDirty = true;
-                    LogListingComplete(logger, JobKey, Ledger.ListedImages, Ledger.ShardCount);
-                }
-            }
-            while (!header.ListingComplete && budget.Elapsed < settings.ListingTurnBudget);
-
-            listingBackoff = TimeSpan.Zero;
+            // Storage trouble is waited out with a growing pause (SiloResiliencePipelines.SourceListing), each try
+            // starting again from the last cut; status, leases and housekeeping go on meanwhile (reentrant).
+            await listingPipeline.ExecuteAsync(async ctx => await ListAsync(ctx.CancellationToken), context);
         }
         catch (InvalidManifestException ex)
         {
@@ -451,15 +396,14 @@ public sealed partial class JobCoordinatorGrain(
             await EndJobAsync(JobState.Failed, $"{what} not found while listing ({ex.ErrorCode})");
             return;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        finally
         {
-            // Storage trouble: start again from the last cut after a growing pause.
-            listingBackoff = listingBackoff == TimeSpan.Zero ? TimeSpan.FromSeconds(1) : TimeSpan.FromTicks(Math.Min(listingBackoff.Ticks * 2, TimeSpan.FromSeconds(30).Ticks));
-            listingRetryAt = time.GetUtcNow() + listingBackoff;
-            lastStorageFailure = time.GetUtcNow();
-            listingBuffer.Clear();
-            await ResetCursorAsync();
-            LogListingRetry(logger, ex, JobKey, listingBackoff.TotalSeconds);
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        if (ended)
+        {
+            return;
         }
 
         if (cut > 0 || header.ListingComplete)
@@ -471,6 +415,84 @@ public sealed partial class JobCoordinatorGrain(
         {
             StopListing();
             await EvaluateAsync();
+        }
+
+        async Task ListAsync(CancellationToken token)
+        {
+            // The job may have ended while a retry waited.
+            if (IsTerminal || Ledger.PendingFailure is not null)
+            {
+                return;
+            }
+
+            var budget = Stopwatch.StartNew();
+            try
+            {
+                cursor ??= SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
+                do
+                {
+                    // Read a group of shards' names, write them as one manifest blob, then add the shards in order with the
+                    // checkpoint after the last: one storage call per group keeps listing ahead of thousands of
+                    // completions a second.
+                    var ready = new List<IReadOnlyList<string>>();
+                    var end = false;
+                    while (ready.Count < settings.ShardsPerManifestBlob && !end)
+                    {
+                        // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
+                        var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, token);
+                        foreach (var name in batch.Names)
+                        {
+                            if (spec.ManifestBlob is not null && !scope.CanRead(spec.Source.Container, name))
+                            {
+                                throw new InvalidManifestException($"manifest '{spec.ManifestBlob}' names an image outside the storage scope jobs may read: '{ShardLedger.CleanReason(name)}'");
+                            }
+
+                            if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
+                            {
+                                listingBuffer.Add(name);
+                            }
+                        }
+
+                        end = batch.End;
+                        if (listingBuffer.Count >= spec.ShardSize || (end && listingBuffer.Count > 0))
+                        {
+                            ready.Add([.. listingBuffer]);
+                            listingBuffer.Clear();
+                        }
+                    }
+
+                    if (ready.Count > 0)
+                    {
+                        if (Ledger.ShardCount + ready.Count > settings.MaxShards)
+                        {
+                            await EndJobAsync(JobState.Failed, $"the source holds more than {settings.MaxShards} shards of {spec.ShardSize} images (the most one job may have); use a larger --shard-size or split the job");
+                            ended = true;
+                            return;
+                        }
+
+                        await CutShardsAsync(spec, ready, token);
+                        cut += ready.Count;
+                    }
+
+                    if (end)
+                    {
+                        header.ListingComplete = true;
+                        header.ListingCheckpoint = null;
+                        Ledger.CompleteListing();
+                        headerDirty = true;
+                        LogListingComplete(logger, JobKey, Ledger.ListedImages, Ledger.ShardCount);
+                    }
+                }
+                while (!header.ListingComplete && budget.Elapsed < settings.ListingTurnBudget);
+            }
+            catch (Exception ex) when (SiloResiliencePipelines.IsTransientListingFailure(ex))
+            {
+                // The next try starts again from the last cut.
+                lastStorageFailure = time.GetUtcNow();
+                listingBuffer.Clear();
+                await ResetCursorAsync();
+                throw;
+            }
         }
     }
 
@@ -892,9 +914,6 @@ public sealed partial class JobCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} listing complete: {Images} images in {Shards} shards")]
     private static partial void LogListingComplete(ILogger logger, string jobId, long images, int shards);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} listing failed; retrying in {Seconds} s")]
-    private static partial void LogListingRetry(ILogger logger, Exception exception, string jobId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Job {JobId} shard {ShardId} leased to {Silo} (attempt {Attempt})")]
     private static partial void LogLeased(ILogger logger, string jobId, int shardId, string silo, int attempt);

@@ -6,6 +6,7 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Inference;
+using MobileNet.Inference.Files;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Grains.Diagnostics;
@@ -263,47 +264,42 @@ public sealed partial class ModelCache(
             return;
         }
 
-        var temporary = $"{path}.{Guid.NewGuid():N}.partial";
+        var blob = container.GetBlobClient(ModelStoreLayout.ArtifactBlob(pin.Name, expectedSha));
+        long length;
         try
         {
-            var blob = container.GetBlobClient(ModelStoreLayout.ArtifactBlob(pin.Name, expectedSha));
-            long length;
+            length = (await blob.GetPropertiesAsync()).Value.ContentLength;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            blob = container.GetBlobClient(legacyBlob);
             try
             {
                 length = (await blob.GetPropertiesAsync()).Value.ContentLength;
             }
-            catch (RequestFailedException ex) when (ex.Status == 404)
+            catch (RequestFailedException legacy) when (legacy.Status == 404)
             {
-                blob = container.GetBlobClient(legacyBlob);
-                try
-                {
-                    length = (await blob.GetPropertiesAsync()).Value.ContentLength;
-                }
-                catch (RequestFailedException legacy) when (legacy.Status == 404)
-                {
-                    throw new ModelUnavailableException(ModelUnavailableReason.NotFound, $"model '{pin.Name}': the pinned {what} ({expectedSha[..12]}) is no longer in the model store", legacy);
-                }
+                throw new ModelUnavailableException(ModelUnavailableReason.NotFound, $"model '{pin.Name}': the pinned {what} ({expectedSha[..12]}) is no longer in the model store", legacy);
             }
+        }
 
-            if (length > maxBytes)
-            {
-                throw new ModelUnavailableException(ModelUnavailableReason.TooLarge, $"model '{pin.Name}': {what} blob is {length} bytes, more than the {maxBytes} this silo accepts");
-            }
+        if (length > maxBytes)
+        {
+            throw new ModelUnavailableException(ModelUnavailableReason.TooLarge, $"model '{pin.Name}': {what} blob is {length} bytes, more than the {maxBytes} this silo accepts");
+        }
 
-            await blob.DownloadToAsync(temporary);
-            var actual = await Sha256OfFileAsync(temporary);
+        // Only a file whose hash is the pinned one takes the cache's name.
+        await AtomicFile.WriteAsync(path, async (file, ct) =>
+        {
+            await blob.DownloadToAsync(file, ct);
+            file.Position = 0;
+            var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, ct));
             if (actual != expectedSha)
             {
                 throw new ModelUnavailableException(ModelUnavailableReason.HashMismatch, $"model '{pin.Name}': {what} SHA-256 is {actual} but the job pinned {expectedSha}; refusing to load it");
             }
-
-            File.Move(temporary, path, overwrite: true);
-            LogDownloaded(logger, pin.Name, what, path);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        });
+        LogDownloaded(logger, pin.Name, what, path);
     }
 
     /// <summary>Unloads idle models, least recently used first, while the loaded ones exceed the memory budget.</summary>

@@ -1,6 +1,7 @@
 using Azure;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Grains.Models;
+using Polly.Timeout;
 
 namespace MobileNet.Orleans.Grains.Workers;
 
@@ -17,14 +18,14 @@ public static class ShardFailureClassifier
             _ when storageError is { Status: 429 or 503 } => ShardFailureKind.StorageThrottled,
             ModelUnavailableException => ShardFailureKind.ModelUnavailable,
             RequestFailedException => ShardFailureKind.Storage,
-            TimeoutException => ShardFailureKind.Timeout,
+            TimeoutException or TimeoutRejectedException => ShardFailureKind.Timeout,
             _ => ShardFailureKind.Processing,
         };
         var reason = exception switch
         {
             ModelUnavailableException => exception.Message,
             RequestFailedException e => $"storage error {e.Status} {e.ErrorCode}: {FirstLine(e.Message)}",
-            TimeoutException => $"timed out: {FirstLine(exception.Message)}",
+            TimeoutException or TimeoutRejectedException => $"timed out: {FirstLine(exception.Message)}",
             _ => $"{exception.GetType().Name}: {FirstLine(exception.Message)}",
         };
         return new ShardAttemptFailure { Kind = kind, Reason = reason, StorageStatus = storageError?.Status };

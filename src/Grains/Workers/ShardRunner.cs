@@ -7,7 +7,10 @@ using MobileNet.Inference;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Models;
+using MobileNet.Orleans.Grains.Resilience;
 using MobileNet.Orleans.Grains.Storage;
+using Polly;
+using Polly.Registry;
 
 namespace MobileNet.Orleans.Grains.Workers;
 
@@ -38,9 +41,11 @@ public sealed partial class ShardRunner(
     ModelCache models,
     JobMetrics metrics,
     IOptions<WorkerOptions> options,
+    ResiliencePipelineProvider<string> pipelines,
     ILogger<ShardRunner> logger)
 {
     private readonly WorkerOptions settings = options.Value;
+    private readonly ResiliencePipeline reportPipeline = pipelines.GetPipeline(SiloResiliencePipelines.CoordinatorReport);
 
     internal async Task RunAsync(RunningShard run, CancellationToken abort)
     {
@@ -116,7 +121,7 @@ public sealed partial class ShardRunner(
             await storage.Workers.GetBlobContainerClient(lease.ResultBlob.Container).GetBlobClient(lease.ResultBlob.Prefix)
                 .UploadAsync(BinaryData.FromString(results.ToString()), overwrite: true, token);
             var outcome = progress.Snapshot();
-            await CallWithRetryAsync(() => coordinator.CompleteShardAsync(leaseRef, outcome), abort);
+            await ReportAsync(leaseRef.JobId, () => coordinator.CompleteShardAsync(leaseRef, outcome), abort);
             metrics.ShardCompleted(leaseRef.JobId, outcome.Labeled, outcome.Errors, started.Elapsed);
             LogCompleted(logger, leaseRef.JobId, leaseRef.ShardId, outcome.Labeled, outcome.Errors, started.Elapsed.TotalSeconds);
         }
@@ -194,23 +199,17 @@ public sealed partial class ShardRunner(
         }
     }
 
-    /// <summary>Reports to the coordinator with a few retries: a completion lost here costs a redo, not correctness.</summary>
-    private async Task CallWithRetryAsync(Func<Task> call, CancellationToken abort)
+    /// <summary>Reports to the coordinator with a few retries (<see cref="SiloResiliencePipelines.CoordinatorReport"/>): a completion lost here costs a redo, not correctness.</summary>
+    private async Task ReportAsync(string jobId, Func<Task> call, CancellationToken abort)
     {
-        var delay = TimeSpan.FromMilliseconds(500);
-        for (var attempt = 1; ; attempt++)
+        var context = ResilienceContextPool.Shared.Get(jobId, abort);
+        try
         {
-            try
-            {
-                await call().WaitAsync(settings.CallTimeout, abort);
-                return;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException && attempt < 6)
-            {
-                LogReportRetry(logger, ex, attempt);
-                await Task.Delay(delay, abort);
-                delay *= 2;
-            }
+            await reportPipeline.ExecuteAsync(static async (ctx, call) => await call().WaitAsync(ctx.CancellationToken).ConfigureAwait(false), context, call);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -241,9 +240,6 @@ public sealed partial class ShardRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: lease renewal failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception exception, string jobId, int shardId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting to the coordinator failed (try {Attempt}); retrying")]
-    private static partial void LogReportRetry(ILogger logger, Exception exception, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {What} to the coordinator; its lease will expire and the shard be redone")]
     private static partial void LogReportFailed(ILogger logger, Exception exception, string what);

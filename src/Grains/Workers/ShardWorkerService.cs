@@ -4,6 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Grains.Resilience;
+using Polly;
+using Polly.Registry;
 
 namespace MobileNet.Orleans.Grains.Workers;
 
@@ -17,11 +20,15 @@ public sealed partial class ShardWorkerService(
     ILocalSiloDetails silo,
     ShardRunner runner,
     IOptions<WorkerOptions> options,
+    ResiliencePipelineProvider<string> pipelines,
     ILogger<ShardWorkerService> logger) : BackgroundService
 {
     private readonly WorkerOptions settings = options.Value;
+    private readonly ResiliencePipeline registryPipeline = pipelines.GetPipeline(SiloResiliencePipelines.RegistryPoll);
     private readonly ConcurrentDictionary<Guid, RunningShard> running = new();
     private readonly CancellationTokenSource abort = new();
+    // Cancelled when draining begins: a registry poll being retried stops (lease calls in flight are let finish).
+    private readonly CancellationTokenSource drainStarted = new();
     private readonly SemaphoreSlim wake = new(0);
     private readonly Stopwatch sinceJobsFetched = new();
     private IReadOnlyList<string> activeJobs = [];
@@ -40,29 +47,27 @@ public sealed partial class ShardWorkerService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         LogWorkerStarted(logger, silo.Name, Slots, settings.IntraOpThreads);
-        var backoff = TimeSpan.Zero;
         while (!stoppingToken.IsCancellationRequested && !draining)
         {
             try
             {
                 await LeaseWorkAsync(stoppingToken);
-                backoff = TimeSpan.Zero;
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested || draining)
             {
                 break;
             }
+#pragma warning disable CA1031 // The worker must outlive any one round: the next poll tries again.
             catch (Exception ex)
+#pragma warning restore CA1031
             {
-                // The registry is unreachable (its silo just died, or storage is down): ask again a little later.
-                backoff = TimeSpan.FromMilliseconds(Math.Min(Math.Max(backoff.TotalMilliseconds * 2, 500), 5000));
-                LogPollFailed(logger, ex, backoff.TotalSeconds);
+                LogRoundFailed(logger, ex);
             }
 
             try
             {
                 // Wakes early when a shard finishes, so a free slot is refilled at once.
-                await wake.WaitAsync(settings.PollInterval + backoff, stoppingToken);
+                await wake.WaitAsync(settings.PollInterval, stoppingToken);
             }
             catch (OperationCanceledException)
             {
@@ -134,7 +139,12 @@ public sealed partial class ShardWorkerService(
     {
         if (!sinceJobsFetched.IsRunning || sinceJobsFetched.Elapsed >= settings.ActiveJobsCacheTime)
         {
-            activeJobs = await grains.GetGrain<IJobRegistryGrain>(0).GetActiveJobsAsync().WaitAsync(settings.CallTimeout, cancellationToken);
+            // Retried until the registry answers (SiloResiliencePipelines.RegistryPoll), or the worker stops or drains.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, drainStarted.Token);
+            activeJobs = await registryPipeline.ExecuteAsync(
+                static async (grains, ct) => await grains.GetGrain<IJobRegistryGrain>(0).GetActiveJobsAsync().WaitAsync(ct),
+                grains,
+                stop.Token);
             sinceJobsFetched.Restart();
         }
 
@@ -169,6 +179,7 @@ public sealed partial class ShardWorkerService(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         draining = true;
+        await drainStarted.CancelAsync();
         wake.Release();
         if (ExecuteTask is { } loop)
         {
@@ -238,6 +249,7 @@ public sealed partial class ShardWorkerService(
 
         abort.Cancel();
         abort.Dispose();
+        drainStarted.Dispose();
         wake.Dispose();
         base.Dispose();
     }
@@ -245,8 +257,8 @@ public sealed partial class ShardWorkerService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Shard worker on {Silo} started: {Slots} slots, {IntraOpThreads} inference threads each")]
     private static partial void LogWorkerStarted(ILogger logger, string silo, int slots, int intraOpThreads);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not fetch active jobs; next try in {Seconds} s")]
-    private static partial void LogPollFailed(ILogger logger, Exception exception, double seconds);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Leasing round failed; the next poll tries again")]
+    private static partial void LogRoundFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: could not lease shards")]
     private static partial void LogLeaseFailed(ILogger logger, Exception exception, string jobId);

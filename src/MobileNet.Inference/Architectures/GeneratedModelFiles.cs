@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MobileNet.Inference.Files;
 using MobileNet.Inference.Onnx;
 
 namespace MobileNet.Inference.Architectures;
@@ -34,9 +35,9 @@ public static class GeneratedModelFiles
             labels.Append(CultureInfo.InvariantCulture, $"class_{i}\n");
         }
 
-        WriteAtomically(labelsPath, Encoding.UTF8.GetBytes(labels.ToString()));
+        AtomicFile.WriteAllBytes(labelsPath, Encoding.UTF8.GetBytes(labels.ToString()));
         var sidecarPath = ModelDescription.SidecarPathFor(fullPath);
-        WriteAtomically(sidecarPath, Sidecar(spec, Path.GetFileName(labelsPath)));
+        AtomicFile.WriteAllBytes(sidecarPath, Sidecar(spec, Path.GetFileName(labelsPath)));
         return new GeneratedModel(fullPath, sidecarPath, labelsPath, new FileInfo(fullPath).Length);
     }
 
@@ -60,19 +61,5 @@ public static class GeneratedModelFiles
         }
 
         return buffer.ToArray();
-    }
-
-    private static void WriteAtomically(string path, byte[] content)
-    {
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            File.WriteAllBytes(temp, content);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
     }
 }

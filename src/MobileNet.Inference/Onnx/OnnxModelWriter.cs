@@ -1,3 +1,5 @@
+using MobileNet.Inference.Files;
+
 namespace MobileNet.Inference.Onnx;
 
 /// <summary>
@@ -19,23 +21,7 @@ public static class OnnxModelWriter
     public static void WriteFile(OnnxModel model, string path)
     {
         var writer = Encode(model);
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                writer.WriteTo(stream);
-            }
-
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
+        AtomicFile.Write(path, writer.WriteTo);
     }
 
     private static ProtoWriter Encode(OnnxModel model)

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace MobileNet.Orleans.Silo.Hosting;
 
@@ -33,10 +34,6 @@ public sealed class SiloHostOptions
     [Range(1, 65535)]
     public int HttpPort { get; set; } = 8080;
 
-    /// <summary>On SIGTERM running shards get this long to finish before they are handed back; keep it under the pod's grace period.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
-    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
-
     /// <summary>Membership: how long a probe of another silo may take (the local cluster uses 1 s).</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
@@ -50,4 +47,27 @@ public sealed class SiloHostOptions
     public int NumVotesForDeathDeclaration { get; set; } = 2;
 
     public string EffectiveName => Name ?? $"{Environment.MachineName.ToLowerInvariant()}-{SiloPort}";
+}
+
+/// <summary>Rules across the <c>Silo</c> section's fields.</summary>
+public sealed class SiloHostOptionsValidator : IValidateOptions<SiloHostOptions>
+{
+    /// <summary>Keys that moved to their owner's section; a stale one is refused rather than silently ignored.</summary>
+    public static readonly IReadOnlyDictionary<string, string> MovedKeys = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["DrainTimeout"] = "Worker:DrainTimeout",
+    };
+
+    public ValidateOptionsResult Validate(string? name, SiloHostOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        var ports = new[] { ("SiloPort", options.SiloPort), ("GatewayPort", options.GatewayPort), ("HttpPort", options.HttpPort) };
+        foreach (var group in ports.GroupBy(p => p.Item2).Where(g => g.Count() > 1))
+        {
+            failures.Add($"{string.Join(" and ", group.Select(p => "Silo:" + p.Item1))} are all {group.Key}: each needs its own port");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }

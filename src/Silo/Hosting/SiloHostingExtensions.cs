@@ -30,14 +30,23 @@ public static partial class SiloHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var configuration = builder.Configuration;
-        var silo = Bind<SiloHostOptions>(configuration, SiloHostOptions.SectionName);
+        foreach (var (key, owner) in SiloHostOptionsValidator.MovedKeys)
+        {
+            if (configuration[$"{SiloHostOptions.SectionName}:{key}"] is not null)
+            {
+                throw new OptionsValidationException(SiloHostOptions.SectionName, typeof(SiloHostOptions), [$"{SiloHostOptions.SectionName}:{key} is now {owner} (env {owner.Replace(":", "__", StringComparison.Ordinal)}); rename the setting"]);
+            }
+        }
+
+        var siloValidator = new SiloHostOptionsValidator();
+        var silo = Bind<SiloHostOptions>(configuration, SiloHostOptions.SectionName, siloValidator);
         if (!IPAddress.TryParse(silo.AdvertisedIp, out var advertised))
         {
             throw new OptionsValidationException(SiloHostOptions.SectionName, typeof(SiloHostOptions), [$"Silo:AdvertisedIp '{silo.AdvertisedIp}' is not an IP address"]);
         }
 
         var storage = StorageSettings.FromConfiguration(configuration);
-        var tls = Bind<SiloTlsOptions>(configuration, SiloTlsOptions.SectionName);
+        var tls = Bind<SiloTlsOptions>(configuration, SiloTlsOptions.SectionName, null);
         TlsIdentity? identity = null;
         if (!tls.Insecure)
         {
@@ -52,14 +61,14 @@ public static partial class SiloHostingExtensions
         }
 
         builder.Services.AddOptions<SiloHostOptions>().Bind(configuration.GetSection(SiloHostOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName))
-            .PostConfigure(o => o.DrainTimeout = silo.DrainTimeout)
-            .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<CoordinatorOptions>().Bind(configuration.GetSection(CoordinatorOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddOptions<ModelCacheOptions>().Bind(configuration.GetSection(ModelCacheOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<SiloTlsOptions>().Bind(configuration.GetSection(SiloTlsOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<SiloHostOptions>>(siloValidator);
+        // The grains' options are validated on start by AddMobileNetGrains (below); the silo only binds them.
+        builder.Services.AddOptions<WorkerOptions>().Bind(configuration.GetSection(WorkerOptions.SectionName));
+        builder.Services.AddOptions<CoordinatorOptions>().Bind(configuration.GetSection(CoordinatorOptions.SectionName));
+        builder.Services.AddOptions<ModelCacheOptions>().Bind(configuration.GetSection(ModelCacheOptions.SectionName));
         builder.Services.AddOptions<StorageScopeOptions>().Bind(configuration.GetSection(StorageScopeOptions.SectionName))
-            .PostConfigure(o => o.ServiceContainers.AddRange([JobStateContainer, RegistryStateContainer]))
-            .ValidateOnStart();
+            .PostConfigure(o => o.ServiceContainers.AddRange([JobStateContainer, RegistryStateContainer]));
         // Membership timeouts are explicit: a dead silo's shards move after about ProbeTimeout x NumMissedProbesLimit.
         builder.Services.AddOptions<ClusterMembershipOptions>()
             .Bind(configuration.GetSection("Membership"))
@@ -72,8 +81,8 @@ public static partial class SiloHostingExtensions
                 o.NumMissedProbesLimit = silo.NumMissedProbesLimit;
                 o.NumVotesForDeathDeclaration = silo.NumVotesForDeathDeclaration;
             });
-        // SIGTERM: the worker drains first (up to DrainTimeout), then the silo leaves the cluster.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = silo.DrainTimeout + ShutdownAfterDrain);
+        // SIGTERM: the worker drains first (up to Worker:DrainTimeout), then the silo leaves the cluster.
+        builder.Services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) => host.ShutdownTimeout = worker.Value.DrainTimeout + ShutdownAfterDrain);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(silo.HttpPort));
 
         builder.UseOrleans(orleans =>
@@ -111,7 +120,7 @@ public static partial class SiloHostingExtensions
     }
 
     /// <summary>Binds and validates a section now (Orleans needs the values while the host is being built).</summary>
-    private static T Bind<T>(IConfiguration configuration, string section)
+    private static T Bind<T>(IConfiguration configuration, string section, IValidateOptions<T>? rules)
         where T : class, new()
     {
         var options = configuration.GetSection(section).Get<T>() ?? new T();
@@ -119,6 +128,11 @@ public static partial class SiloHostingExtensions
         if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
         {
             throw new OptionsValidationException(section, typeof(T), results.Select(r => $"{section}: {r.ErrorMessage}"));
+        }
+
+        if (rules?.Validate(Options.DefaultName, options) is { Failed: true } failed)
+        {
+            throw new OptionsValidationException(section, typeof(T), failed.Failures);
         }
 
         return options;

@@ -201,7 +201,7 @@ public sealed class SecurityEndToEndTests(SecureClusterFixture fixture, ITestOut
         }
 
         // The job ran as if nobody had tried: every image labeled by the workers, no shard redone or lost.
-        var status = await JobCalls.WatchAsync(connection.Client, jobId, TextWriter.Null, false, TimeSpan.FromMilliseconds(300), TimeSpan.FromMinutes(1), CancellationToken.None);
+        var status = await JobCalls.WatchAsync(connection.Client, jobId, JobWatchView.For(TextWriter.Null), TimeSpan.FromMilliseconds(300), TimeSpan.FromMinutes(1), CancellationToken.None);
         Assert.Equal(JobState.Completed, status.State);
         Assert.Equal(SecureClusterFixture.Images, status.Labeled + status.Errors);
         Assert.Equal(status.ShardsTotal, status.ShardsDone);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MobileNet.Orleans.Grains.Workers;
 using MobileNet.Orleans.Silo.Hosting;
 
 namespace MobileNet.Orleans.Deploy.Tests.Manifests;
@@ -19,8 +20,8 @@ internal static class ManifestPolicy
 {
     public const string SiloDeployment = "mobilenet-silo";
 
-    /// <summary>The silo's own DrainTimeout default, used when the manifests do not set Silo__DrainTimeout.</summary>
-    public static readonly TimeSpan DefaultDrainTimeout = new SiloHostOptions().DrainTimeout;
+    /// <summary>The silo's own DrainTimeout default, used when the manifests do not set Worker__DrainTimeout.</summary>
+    public static readonly TimeSpan DefaultDrainTimeout = new WorkerOptions().DrainTimeout;
 
     /// <summary>What the silo's host allows Orleans to stop after the drain (leave membership, deactivate grains).</summary>
     public static readonly TimeSpan ShutdownMargin = SiloHostingExtensions.ShutdownAfterDrain;
@@ -167,7 +168,7 @@ internal static class ManifestPolicy
     public static TimeSpan DrainTimeout(IReadOnlyList<JsonObject> objects, JsonObject siloDeployment)
     {
         var container = Containers(PodTemplate(siloDeployment)!).FirstOrDefault();
-        var value = container is null ? null : EnvValue(objects, siloDeployment, container, "Silo__DrainTimeout");
+        var value = container is null ? null : EnvValue(objects, siloDeployment, container, "Worker__DrainTimeout");
         return value is null ? DefaultDrainTimeout : TimeSpan.Parse(value, CultureInfo.InvariantCulture);
     }
 

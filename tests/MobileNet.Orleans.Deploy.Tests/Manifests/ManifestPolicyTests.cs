@@ -186,7 +186,7 @@ public sealed class ManifestPolicyTests
                 pod["terminationGracePeriodSeconds"] = 25;
                 break;
             case "long-drain-timeout":
-                objects.Single(o => o["kind"]?.GetValue<string>() == "ConfigMap" && o["data"]?["Silo__DrainTimeout"] is not null)["data"]!["Silo__DrainTimeout"] = "00:01:00";
+                objects.Single(o => o["kind"]?.GetValue<string>() == "ConfigMap" && o["data"]?["Worker__DrainTimeout"] is not null)["data"]!["Worker__DrainTimeout"] = "00:01:00";
                 break;
             case "selector-mismatch":
                 silo["spec"]!["selector"]!["matchLabels"]!["app.kubernetes.io/component"] = "worker";

@@ -110,7 +110,7 @@ public sealed class SiloProcessCluster : IAsyncDisposable
         var name = $"e2e-silo-{_silos.Count + 1}";
         var merged = new Dictionary<string, string>
         {
-            ["Silo__DrainTimeout"] = "00:00:05",
+            ["Worker__DrainTimeout"] = "00:00:05",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
         foreach (var (key, value) in _settings.Concat(settings ?? new Dictionary<string, string>()))
