@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using MobileNet.Inference.Architectures;
-using MobileNet.Inference.Onnx;
+using MobileNet.Modeling.Architectures;
+using MobileNet.Modeling.Onnx;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Storage;
@@ -85,7 +85,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     {
         var models = blobs.GetBlobContainerClient(ModelStoreLayout.Container);
         await models.CreateIfNotExistsAsync();
-        var tiny = OnnxModelWriter.ToBytes(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 0.25, Resolution: 96, Classes: 10)));
+        var tiny = OnnxModelFile.ToBytes(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 0.25, Resolution: 96, Classes: 10)));
         foreach (var (name, sha) in new[] { (TinyModel, Convert.ToHexStringLower(SHA256.HashData(tiny))), (BrokenModel, new string('0', 64)) })
         {
             // Same layout and order as 'mobilenet models upload': files first, manifest last.

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using Azure.Storage.Blobs;
-using MobileNet.Inference.Architectures;
-using MobileNet.Inference.Onnx;
+using MobileNet.Modeling.Architectures;
+using MobileNet.Modeling.Onnx;
 using MobileNet.Orleans.Contracts.Models;
 
 namespace MobileNet.Orleans.Grains.Tests;
@@ -12,7 +12,7 @@ internal static class ModelStoreTestData
 {
     /// <summary>The fixture's tiny model (MobileNet V1, width 0.25, 96 px, 10 classes): the same bytes every time.</summary>
     public static readonly Lazy<byte[]> TinyOnnx = new(() =>
-        OnnxModelWriter.ToBytes(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 0.25, Resolution: 96, Classes: 10))));
+        OnnxModelFile.ToBytes(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV1, Width: 0.25, Resolution: 96, Classes: 10))));
 
     /// <summary>Ten class names: prefix0 .. prefix9.</summary>
     public static string Labels(string prefix) => string.Join('\n', Enumerable.Range(0, 10).Select(i => $"{prefix}{i}")) + "\n";

@@ -1,4 +1,4 @@
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Silo.Hosting;

@@ -7,8 +7,8 @@ using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MobileNet.Inference;
-using MobileNet.Inference.Architectures;
-using MobileNet.Inference.Onnx;
+using MobileNet.Modeling.Architectures;
+using MobileNet.Modeling.Onnx;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Security;
@@ -32,7 +32,7 @@ internal static partial class SiloTestData
     /// <summary>Uploads a generated MobileNet (seeded weights) under <paramref name="name"/>, manifest last, as <c>models upload</c> does.</summary>
     public static async Task UploadModelAsync(BlobServiceClient blobs, string name, MobileNetSpec spec)
     {
-        var bytes = OnnxModelWriter.ToBytes(MobileNetBuilder.Build(spec));
+        var bytes = OnnxModelFile.ToBytes(MobileNetBuilder.Build(spec));
         var models = blobs.GetBlobContainerClient(ModelStoreLayout.Container);
         await models.CreateIfNotExistsAsync();
         await models.GetBlobClient(ModelStoreLayout.ModelBlob(name)).UploadAsync(BinaryData.FromBytes(bytes), overwrite: true);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using MobileNet.Inference.Architectures;
-using MobileNet.Inference.Onnx;
+using MobileNet.Modeling.Architectures;
+using MobileNet.Modeling.Onnx;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -23,7 +23,7 @@ internal static class TestData
     public static string WriteGeneratedModel(string directory, double width = 0.35)
     {
         var path = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"generated-v2-{width}.onnx"));
-        OnnxModelWriter.WriteFile(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV2, Width: width, Resolution: 224, Classes: 1000, Seed: 7)), path);
+        OnnxModelFile.WriteFile(MobileNetBuilder.Build(new MobileNetSpec(MobileNetArchitecture.MobileNetV2, Width: width, Resolution: 224, Classes: 1000, Seed: 7)), path);
         File.WriteAllLines(Path.Combine(directory, "labels.txt"), Enumerable.Range(0, 1000).Select(i => string.Create(CultureInfo.InvariantCulture, $"class-{i:D3}")));
         return path;
     }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using MobileNet.Inference.Analysis;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Analysis;
+using MobileNet.Modeling.Architectures;
 
 namespace MobileNet.Orleans.Client.Commands;
 

@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using MobileNet.Inference.Analysis;
-using MobileNet.Inference.Onnx;
+using MobileNet.Modeling.Analysis;
+using MobileNet.Modeling.Onnx;
+using Onnx;
 
 namespace MobileNet.Orleans.Client.Commands;
 
@@ -42,11 +43,11 @@ public static class ModelsInspectCommand
     }
 
     /// <summary>Reads and analyzes the model; a missing, unreadable or malformed file is bad input (exit 2).</summary>
-    public static (OnnxModel Model, ModelAnalysis Analysis) Load(string path)
+    public static (ModelProto Model, ModelAnalysis Analysis) Load(string path)
     {
         try
         {
-            var onnx = OnnxModelReader.ReadFile(path);
+            var onnx = OnnxModelFile.ReadFile(path);
             return (onnx, ModelAnalyzer.Analyze(onnx));
         }
         catch (FileNotFoundException)
@@ -63,13 +64,13 @@ public static class ModelsInspectCommand
         }
     }
 
-    public static string ToText(string path, OnnxModel model, ModelAnalysis analysis)
+    public static string ToText(string path, ModelProto model, ModelAnalysis analysis)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(analysis);
         var c = CultureInfo.InvariantCulture;
         var text = new System.Text.StringBuilder();
-        var opsets = string.Join(", ", model.OpsetImports.Select(o => $"{(o.Domain.Length == 0 ? "ai.onnx" : o.Domain)} {o.Version}"));
+        var opsets = string.Join(", ", model.OpsetImport.Select(o => $"{(o.Domain.Length == 0 ? "ai.onnx" : o.Domain)} {o.Version}"));
         text.AppendLine(c, $"model       {path}");
         text.AppendLine(c, $"producer    {(model.ProducerName.Length == 0 ? "-" : $"{model.ProducerName} {model.ProducerVersion}".Trim())}, IR {model.IrVersion}, opsets: {opsets}");
         foreach (var input in analysis.Inputs)
@@ -97,7 +98,7 @@ public static class ModelsInspectCommand
         return text.ToString();
     }
 
-    public static string ToJson(string path, OnnxModel model, ModelAnalysis analysis)
+    public static string ToJson(string path, ModelProto model, ModelAnalysis analysis)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(analysis);
@@ -109,7 +110,7 @@ public static class ModelsInspectCommand
             json.WriteString("producer", model.ProducerName);
             json.WriteNumber("irVersion", model.IrVersion);
             json.WriteStartArray("opsets");
-            foreach (var opset in model.OpsetImports)
+            foreach (var opset in model.OpsetImport)
             {
                 json.WriteStartObject();
                 json.WriteString("domain", opset.Domain);
