@@ -17,19 +17,28 @@ public static class ModelsInspectCommand
     {
         var model = new Argument<string>("model") { Description = "the ONNX model file" };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of the table" };
-        var command = new Command("inspect", "Show a model's inputs, outputs, parameters, multiply-adds and layers.") { model, json };
+        var compare = new Option<bool>("--compare-full-conv")
+        {
+            Description = "also price each depthwise-separable block against a full convolution (ratio next to 1/N + 1/K^2)",
+        };
+        var command = new Command("inspect", "Show a model's inputs, outputs, parameters, multiply-adds and layers.") { model, json, compare };
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
             var path = parse.GetValue(model)!;
             var (onnx, analysis) = Load(path);
+            var comparison = parse.GetValue(compare) ? FullConvolutionComparison.Of(onnx) : null;
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
-                await output.WriteLineAsync(ToJson(path, onnx, analysis));
+                await output.WriteLineAsync(ToJson(path, onnx, analysis, comparison));
             }
             else
             {
                 await output.WriteAsync(ToText(path, onnx, analysis));
+                if (comparison is not null)
+                {
+                    await output.WriteAsync(FullConvolutionText(comparison));
+                }
             }
 
             foreach (var warning in analysis.Warnings)
@@ -85,6 +94,7 @@ public static class ModelsInspectCommand
 
         text.AppendLine(c, $"parameters  {analysis.Parameters:N0} ({analysis.Parameters / 1e6:0.00} M){(analysis.BatchNormParameters > 0 ? $", plus {analysis.BatchNormParameters:N0} batch-norm" : "")}");
         text.AppendLine(c, $"mult-adds   {analysis.MultiplyAdds:N0} ({analysis.MultiplyAdds / 1e6:0.0} M) per image{(analysis.IsComplete ? "" : " (incomplete: see warnings)")}");
+        text.AppendLine(c, $"other ops   {analysis.OtherOperations:N0} ({analysis.OtherOperations / 1e6:0.0} M) elementwise and pooling, not in mult-adds");
         text.AppendLine();
         var nameWidth = Math.Max(5, analysis.Layers.Select(l => l.Name.Length).DefaultIfEmpty(0).Max());
         var opWidth = Math.Max(2, analysis.Layers.Select(l => l.OpType.Length).DefaultIfEmpty(0).Max());
@@ -98,7 +108,33 @@ public static class ModelsInspectCommand
         return text.ToString();
     }
 
-    public static string ToJson(string path, ModelProto model, ModelAnalysis analysis)
+    /// <summary>Per block: channels, kernel, output size, both costs, the measured ratio beside 1/N + 1/K^2.</summary>
+    public static string FullConvolutionText(FullConvolutionComparison comparison)
+    {
+        ArgumentNullException.ThrowIfNull(comparison);
+        var c = CultureInfo.InvariantCulture;
+        var text = new System.Text.StringBuilder();
+        text.AppendLine();
+        if (comparison.Blocks.Count == 0)
+        {
+            text.AppendLine("no depthwise-separable blocks (depthwise conv followed by a 1x1 conv) in this model");
+            return text.ToString();
+        }
+
+        var names = comparison.Blocks.Select(b => $"{b.Depthwise} + {b.Pointwise}").ToList();
+        var width = Math.Max(5, names.Max(n => n.Length));
+        text.AppendLine(c, $"{"BLOCK".PadRight(width)}  {"M",5}  {"N",5}  {"K",2}  {"OUTPUT",-9}  {"SEPARABLE",13}  {"FULL CONV",15}  {"RATIO",6}  {"1/N+1/K^2",9}  {"CHEAPER",7}");
+        for (var i = 0; i < comparison.Blocks.Count; i++)
+        {
+            var b = comparison.Blocks[i];
+            text.AppendLine(c, $"{names[i].PadRight(width)}  {b.InputChannels,5}  {b.OutputChannels,5}  {b.Kernel,2}  {string.Join("x", b.OutputSize),-9}  {b.SeparableMultiplyAdds,13:N0}  {b.FullConvolutionMultiplyAdds,15:N0}  {b.Ratio,6:0.0000}  {b.Formula,9:0.0000}  {b.TimesCheaper,6:0.0}x");
+        }
+
+        text.AppendLine(c, $"{"all blocks".PadRight(width)}  {"",5}  {"",5}  {"",2}  {"",-9}  {comparison.SeparableMultiplyAdds,13:N0}  {comparison.FullConvolutionMultiplyAdds,15:N0}  {1 / comparison.TimesCheaper,6:0.0000}  {"",9}  {comparison.TimesCheaper,6:0.0}x");
+        return text.ToString();
+    }
+
+    public static string ToJson(string path, ModelProto model, ModelAnalysis analysis, FullConvolutionComparison? comparison = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(analysis);
@@ -124,6 +160,7 @@ public static class ModelsInspectCommand
             json.WriteNumber("parameters", analysis.Parameters);
             json.WriteNumber("batchNormParameters", analysis.BatchNormParameters);
             json.WriteNumber("multiplyAdds", analysis.MultiplyAdds);
+            json.WriteNumber("otherOperations", analysis.OtherOperations);
             json.WriteBoolean("complete", analysis.IsComplete);
             json.WriteStartArray("layers");
             foreach (var layer in analysis.Layers)
@@ -159,10 +196,49 @@ public static class ModelsInspectCommand
             }
 
             json.WriteEndArray();
+            if (comparison is not null)
+            {
+                WriteComparison(json, comparison);
+            }
+
             json.WriteEndObject();
         }
 
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteComparison(Utf8JsonWriter json, FullConvolutionComparison comparison)
+    {
+        json.WriteStartObject("fullConvolutionComparison");
+        json.WriteNumber("separableMultiplyAdds", comparison.SeparableMultiplyAdds);
+        json.WriteNumber("fullConvolutionMultiplyAdds", comparison.FullConvolutionMultiplyAdds);
+        json.WriteNumber("timesCheaper", comparison.TimesCheaper);
+        json.WriteStartArray("blocks");
+        foreach (var b in comparison.Blocks)
+        {
+            json.WriteStartObject();
+            json.WriteString("depthwise", b.Depthwise);
+            json.WriteString("pointwise", b.Pointwise);
+            json.WriteNumber("inputChannels", b.InputChannels);
+            json.WriteNumber("outputChannels", b.OutputChannels);
+            json.WriteNumber("kernel", b.Kernel);
+            json.WriteStartArray("outputSize");
+            foreach (var d in b.OutputSize)
+            {
+                json.WriteNumberValue(d);
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("separableMultiplyAdds", b.SeparableMultiplyAdds);
+            json.WriteNumber("fullConvolutionMultiplyAdds", b.FullConvolutionMultiplyAdds);
+            json.WriteNumber("ratio", b.Ratio);
+            json.WriteNumber("formula", b.Formula);
+            json.WriteNumber("timesCheaper", b.TimesCheaper);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
     }
 
     private static string Signature(TensorSignature signature) =>

@@ -4,11 +4,18 @@ namespace MobileNet.Modeling.Architectures;
 /// MobileNetV3 Large and Small (Howard et al. 2019, "Searching for MobileNetV3", Tables 1 and 2): inverted residual
 /// blocks with 3x3 or 5x5 depthwise convolutions, squeeze-and-excitation and h-swish, and the "efficient last stage"
 /// (1x1 conv, pooling, then a 1x1 conv without batch norm to 1280 or 1024 channels). Details the tables leave open
-/// follow the reference implementations (TF-slim mobilenet_v3.py, torchvision mobilenetv3.py), which agree:
-/// every channel count is make_divisible(c * width, 8) (<see cref="MobileNetBuilder.V2Channels"/>), including the
-/// expansions, the last 1x1 conv (6x the last block's output) and the 1280/1024 head; SE squeezes to
-/// make_divisible(expanded / 4, 8) channels through two biased 1x1 convs, ReLU between and h-sigmoid after;
-/// Small's 576-channel conv has no SE although Table 2 marks one.
+/// follow the reference implementations (TF-slim mobilenet_v3.py, Keras applications mobilenet_v3.py), whose
+/// rules reproduce the paper's Table 3 figures for the 0.75 models as well (docs/MODELS.md):
+/// <list type="bullet">
+/// <item>output channels are make_divisible(c * width, 8) (<see cref="MobileNetBuilder.V2Channels"/>);</item>
+/// <item>an expansion is a factor of the block's actual input channels: make_divisible(in * exp / in_table, 8),
+/// which is the table's size at width 1 (torchvision's make_divisible(exp * width, 8) differs below 1 and misses
+/// the paper's 0.75 figures by 10%);</item>
+/// <item>the last 1x1 conv has 6x the last block's channels; the 1280/1024 head keeps its size for widths up to 1
+/// and grows above (as MobileNetV2's 1280 does);</item>
+/// <item>SE squeezes to make_divisible(expanded / 4, 8) channels through two biased 1x1 convs, ReLU between and
+/// h-sigmoid after; Small's 576-channel conv has no SE although Table 2 marks one.</item>
+/// </list>
 /// </summary>
 internal static class MobileNetV3Body
 {
@@ -59,12 +66,14 @@ internal static class MobileNetV3Body
         int Scale(int channels) => MobileNetBuilder.V2Channels(channels * spec.Width);
 
         var inChannels = Scale(16);
+        var tableInChannels = 16;
         var x = MobileNetBuilder.ConvBnAct(layers, "conv1", MobileNetBuilder.InputName, 3, inChannels, 3, 2, Activation.HardSwish);
         for (var i = 0; i < blocks.Length; i++)
         {
             var b = blocks[i];
             var name = $"block_{i}";
-            var expanded = Scale(b.Expansion);
+            var expanded = MobileNetBuilder.V2Channels(inChannels * (double)b.Expansion / tableInChannels);
+            tableInChannels = b.Channels;
             var outChannels = Scale(b.Channels);
             var activation = b.HardSwish ? Activation.HardSwish : Activation.Relu;
             var y = x;
@@ -96,7 +105,8 @@ internal static class MobileNetV3Body
         x = layers.GlobalAveragePool("pool", x);
 
         // The head: a 1x1 conv with bias and no batch norm ("NBN" in the tables), on the pooled 1x1 features.
-        var head = Scale(large ? 1280 : 1024);
+        var head = large ? 1280 : 1024;
+        head = spec.Width > 1.0 ? Scale(head) : head;
         x = layers.Conv("conv_head", x, lastConv, head, 1, 1, bias: true);
         x = layers.HardSwish("conv_head_hswish", x);
         return (x, head);
