@@ -13,6 +13,8 @@ namespace MobileNet.Orleans.Client.Commands;
 /// </summary>
 public static class ModelsInspectCommand
 {
+    private static readonly JsonSerializerOptions ComparisonJson = new(JsonSerializerDefaults.Web);
+
     public static Command Create()
     {
         var model = new Argument<string>("model") { Description = "the ONNX model file" };
@@ -209,36 +211,9 @@ public static class ModelsInspectCommand
 
     private static void WriteComparison(Utf8JsonWriter json, FullConvolutionComparison comparison)
     {
-        json.WriteStartObject("fullConvolutionComparison");
-        json.WriteNumber("separableMultiplyAdds", comparison.SeparableMultiplyAdds);
-        json.WriteNumber("fullConvolutionMultiplyAdds", comparison.FullConvolutionMultiplyAdds);
-        json.WriteNumber("timesCheaper", comparison.TimesCheaper);
-        json.WriteStartArray("blocks");
-        foreach (var b in comparison.Blocks)
-        {
-            json.WriteStartObject();
-            json.WriteString("depthwise", b.Depthwise);
-            json.WriteString("pointwise", b.Pointwise);
-            json.WriteNumber("inputChannels", b.InputChannels);
-            json.WriteNumber("outputChannels", b.OutputChannels);
-            json.WriteNumber("kernel", b.Kernel);
-            json.WriteStartArray("outputSize");
-            foreach (var d in b.OutputSize)
-            {
-                json.WriteNumberValue(d);
-            }
-
-            json.WriteEndArray();
-            json.WriteNumber("separableMultiplyAdds", b.SeparableMultiplyAdds);
-            json.WriteNumber("fullConvolutionMultiplyAdds", b.FullConvolutionMultiplyAdds);
-            json.WriteNumber("ratio", b.Ratio);
-            json.WriteNumber("formula", b.Formula);
-            json.WriteNumber("timesCheaper", b.TimesCheaper);
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
-        json.WriteEndObject();
+        // Every property of the records, camel-cased: blocks (channels, kernel, costs, ratio, formula) and totals.
+        json.WritePropertyName("fullConvolutionComparison");
+        JsonSerializer.Serialize(json, comparison, ComparisonJson);
     }
 
     private static string Signature(TensorSignature signature) =>
