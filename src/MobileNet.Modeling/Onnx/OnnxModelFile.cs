@@ -80,13 +80,6 @@ public static class OnnxModelFile
         return model.ToByteArray();
     }
 
-    /// <exception cref="InvalidOperationException">A tensor has no data (a shape-only model), or the model exceeds 2 GiB.</exception>
-    public static void Write(ModelProto model, Stream stream)
-    {
-        CheckWritable(model);
-        model.WriteTo(stream);
-    }
-
     /// <summary>Writes to a temporary file beside <paramref name="path"/> and renames it, so readers never see half a model.</summary>
     public static void WriteFile(ModelProto model, string path)
     {
