@@ -16,6 +16,7 @@ COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY src/Contracts/MobileNet.Orleans.Contracts.csproj src/Contracts/
 COPY src/Security/MobileNet.Orleans.Security.csproj src/Security/
 COPY src/MobileNet.Inference/MobileNet.Inference.csproj src/MobileNet.Inference/
+COPY src/MobileNet.Modeling/MobileNet.Modeling.csproj src/MobileNet.Modeling/
 COPY src/Client/MobileNet.Orleans.Client.csproj src/Client/
 RUN case "$TARGETARCH" in amd64) echo linux-x64 ;; arm64) echo linux-arm64 ;; \
       *) echo "unsupported TARGETARCH '$TARGETARCH' (use linux/amd64 or linux/arm64)" >&2; exit 1 ;; esac > /tmp/rid \

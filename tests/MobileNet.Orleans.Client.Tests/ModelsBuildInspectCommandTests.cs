@@ -32,6 +32,68 @@ public sealed class ModelsBuildInspectCommandTests
         Assert.Equal(10, root.GetProperty("outputs")[0].GetProperty("shape")[1].GetInt32());
     }
 
+    /// <summary>Table 3 of "Searching for MobileNetV3" (Howard et al. 2019): parameters and multiply-adds at 224.</summary>
+    [Theory]
+    [InlineData("mobilenet-v3-large", "1.0", 5.4e6, 219e6)]
+    [InlineData("mobilenet-v3-large", "0.75", 4.0e6, 155e6)]
+    [InlineData("mobilenet-v3-small", "1.0", 2.5e6, 56e6)]
+    [InlineData("mobilenet-v3-small", "0.75", 2.0e6, 44e6)]
+    public async Task ModelsBuildV3_ThenInspectJson_ReproducesThePaperWithin2Percent(string arch, string width, double parameters, double multiplyAdds)
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "v3.onnx");
+
+        var (buildCode, _, buildErr) = await Cli.RunAsync("models", "build", "--arch", arch, "--width", width, "-o", path);
+        var (code, stdout, stderr) = await Cli.RunAsync("models", "inspect", path, "--json");
+
+        Assert.True(buildCode == ExitCodes.Success, buildErr);
+        Assert.True(code == ExitCodes.Success, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        Assert.InRange(root.GetProperty("parameters").GetInt64(), parameters * 0.98, parameters * 1.02);
+        Assert.InRange(root.GetProperty("multiplyAdds").GetInt64(), multiplyAdds * 0.98, multiplyAdds * 1.02);
+        Assert.True(root.GetProperty("complete").GetBoolean());
+        Assert.Contains(root.GetProperty("layers").EnumerateArray(), l => l.GetProperty("op").GetString() == "Conv"
+            && l.GetProperty("name").GetString()!.EndsWith("_se_expand", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ModelsInspect_CompareFullConvOnV1_Shows8To9TimesNextToTheFormula()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "v1.onnx");
+        await Cli.RunAsync("models", "build", "--arch", "mobilenet-v1", "-o", path);
+
+        var (code, stdout, stderr) = await Cli.RunAsync("models", "inspect", path, "--compare-full-conv");
+        var (jsonCode, jsonOut, _) = await Cli.RunAsync("models", "inspect", path, "--compare-full-conv", "--json");
+
+        Assert.True(code == ExitCodes.Success, stderr);
+        Assert.Contains("1/N+1/K^2", stdout, StringComparison.Ordinal);
+        // Block 1 (32 -> 64 channels): 1/64 + 1/9 = 0.1267, 7.9x; every later block 8.4x to 8.9x; 8.7x overall.
+        Assert.Matches(@"conv_dw_1 \+ conv_pw_1 +32 +64 +3 +112x112 .* 0\.1267 +0\.1267 +7\.9x", stdout);
+        Assert.Matches(@"all blocks .* 8\.7x", stdout);
+        Assert.Equal(ExitCodes.Success, jsonCode);
+        using var json = JsonDocument.Parse(jsonOut);
+        var comparison = json.RootElement.GetProperty("fullConvolutionComparison");
+        Assert.InRange(comparison.GetProperty("timesCheaper").GetDouble(), 8.0, 9.0);
+        var blocks = comparison.GetProperty("blocks").EnumerateArray().ToList();
+        Assert.Equal(13, blocks.Count);
+        Assert.All(blocks, b => Assert.Equal(b.GetProperty("formula").GetDouble(), b.GetProperty("ratio").GetDouble(), 1e-9));
+    }
+
+    [Fact]
+    public async Task ModelsInspect_WithoutCompareFullConv_JsonHasNoComparison()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "v1.onnx");
+        await Cli.RunAsync("models", "build", "--arch", "v1", "--width", "0.25", "--resolution", "64", "--classes", "3", "-o", path);
+
+        var (_, stdout, _) = await Cli.RunAsync("models", "inspect", path, "--json");
+
+        using var json = JsonDocument.Parse(stdout);
+        Assert.False(json.RootElement.TryGetProperty("fullConvolutionComparison", out _));
+    }
+
     [Fact]
     public async Task ModelsBuild_WritesSidecarTheClassifierReads()
     {

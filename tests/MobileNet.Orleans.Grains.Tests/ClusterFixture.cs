@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Storage;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Azure.Storage.Blobs;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Contracts.Models;
 
 namespace MobileNet.Orleans.Grains.Tests;

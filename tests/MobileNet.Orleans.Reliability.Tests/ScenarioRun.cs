@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MobileNet.Inference;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Client;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Client;
 
 namespace MobileNet.Orleans.Reliability.Tests;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 using System.Globalization;
 using System.Text.RegularExpressions;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Silo.Hosting;

@@ -1,5 +1,5 @@
 using Azure.Storage.Blobs;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Silo.Hosting;

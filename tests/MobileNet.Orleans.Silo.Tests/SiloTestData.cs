@@ -7,7 +7,7 @@ using Azure.Storage.Blobs.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MobileNet.Inference;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Architectures;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Security;

@@ -1,19 +1,19 @@
 using System.CommandLine;
 using System.Globalization;
-using MobileNet.Inference.Analysis;
-using MobileNet.Inference.Architectures;
+using MobileNet.Modeling.Analysis;
+using MobileNet.Modeling.Architectures;
 
 namespace MobileNet.Orleans.Client.Commands;
 
 /// <summary>
-/// <c>mobilenet models build --arch mobilenet-v1|mobilenet-v2 -o model.onnx</c>: writes a MobileNet with seeded random
+/// <c>mobilenet models build --arch mobilenet-v1|mobilenet-v2|mobilenet-v3-large|mobilenet-v3-small -o model.onnx</c>: writes a MobileNet with seeded random
 /// weights, plus its sidecar and a class_N labels file, for exercising the pipeline and measuring the architecture.
 /// </summary>
 public static class ModelsBuildCommand
 {
     public static Command Create()
     {
-        var arch = new Option<string>("--arch", "-a") { Description = "mobilenet-v1 or mobilenet-v2", Required = true };
+        var arch = new Option<string>("--arch", "-a") { Description = MobileNetSpec.KnownArchitectures, Required = true };
         var width = new Option<double>("--width", "-w")
         {
             Description = $"width multiplier alpha, in (0, {MobileNetSpec.MaxWidth}]",
@@ -28,7 +28,7 @@ public static class ModelsBuildCommand
         var fullConv = new Option<bool>("--full-conv") { Description = "mobilenet-v1 only: standard 3x3 convolutions instead of depthwise-separable blocks" };
         var seed = new Option<ulong>("--seed") { Description = "seed of the random weights (same seed, same bytes)", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--output", "-o") { Description = "ONNX file to write (its sidecar and labels go beside it)", Required = true };
-        var command = new Command("build", "Build a MobileNet V1/V2 ONNX model with seeded random (untrained) weights.")
+        var command = new Command("build", "Build a MobileNet V1/V2/V3 ONNX model with seeded random (untrained) weights.")
         {
             arch, width, resolution, classes, fullConv, seed, output,
         };
@@ -37,7 +37,7 @@ public static class ModelsBuildCommand
             var archText = parse.GetValue(arch);
             if (!MobileNetSpec.TryParseArchitecture(archText, out var architecture))
             {
-                throw new CliUsageException($"--arch '{archText}' is not known: use mobilenet-v1 or mobilenet-v2");
+                throw new CliUsageException($"--arch '{archText}' is not known: use {MobileNetSpec.KnownArchitectures}");
             }
 
             var spec = new MobileNetSpec(

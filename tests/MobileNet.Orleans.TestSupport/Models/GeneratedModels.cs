@@ -1,6 +1,6 @@
 using System.Globalization;
-using MobileNet.Inference.Architectures;
-using MobileNet.Inference.Onnx;
+using MobileNet.Modeling.Architectures;
+using MobileNet.Modeling.Onnx;
 
 namespace MobileNet.Orleans.Testing.Models;
 
@@ -8,7 +8,7 @@ namespace MobileNet.Orleans.Testing.Models;
 public static class GeneratedModels
 {
     /// <summary>The model's bytes, the same for the same spec and seed.</summary>
-    public static byte[] Bytes(MobileNetSpec spec) => OnnxModelWriter.ToBytes(MobileNetBuilder.Build(spec));
+    public static byte[] Bytes(MobileNetSpec spec) => OnnxModelFile.ToBytes(MobileNetBuilder.Build(spec));
 
     /// <summary>A small MobileNetV2 (default width 0.35, 224 px, 1000 classes) with placeholder labels (labels.txt beside it): fast, and its labels mean nothing.</summary>
     public static string WriteV2(string directory, double width = 0.35)
