@@ -27,7 +27,6 @@ public static class DashboardEndpoints
         endpoints.MapPost(DashboardPaths.Logout, SignOut).AllowAnonymous().DisableAntiforgery();
 
         var pages = endpoints.MapGroup(DashboardPaths.Root).RequireAuthorization(DashboardAuthentication.ReaderPolicy);
-        pages.MapGet("", (HttpContext context) => Results.Redirect(DashboardPaths.Root + "/"));
         pages.MapGet("/", (HttpContext context) => assets.ServeAsync(context, "index.html"));
         pages.MapGet("/app.js", (HttpContext context) => assets.ServeAsync(context, "app.js"));
         pages.MapGet("/app.css", (HttpContext context) => assets.ServeAsync(context, "app.css"));
