@@ -34,7 +34,7 @@ public sealed class ThroughputHistory(TimeSpan interval, int capacity = 240)
         }
     }
 
-    /// <summary>The stored points plus <paramref name="now"/>'s count, so the chart always ends at the present.</summary>
+    /// <summary>The stored points plus <paramref name="now"/>'s count once half an interval has passed (a rate over a sliver of time is noise).</summary>
     public IReadOnlyList<ThroughputSample> Snapshot(DateTimeOffset now, long processed) =>
-        samples.Count > 0 && samples[^1].At >= now ? [.. samples] : [.. samples, new ThroughputSample { At = now, Processed = processed }];
+        samples.Count > 0 && now - samples[^1].At < spacing / 2 ? [.. samples] : [.. samples, new ThroughputSample { At = now, Processed = processed }];
 }
