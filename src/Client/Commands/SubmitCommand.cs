@@ -73,7 +73,7 @@ public static class SubmitCommand
     /// response timeout to store it): asking again with the same job id is safe, the coordinator answers with the job
     /// it already has for the same spec, so no second job starts.
     /// </summary>
-    private static async Task<JobStatus> SubmitIdempotentlyAsync(IJobCoordinatorGrain coordinator, JobSpec spec)
+    internal static async Task<JobStatus> SubmitIdempotentlyAsync(IJobCoordinatorGrain coordinator, JobSpec spec)
     {
         const int attempts = 4;
         for (var attempt = 1; ; attempt++)

@@ -52,7 +52,8 @@ public static class JobCalls
     /// hosting the coordinator died, a gateway moved) are retried for <paramref name="patience"/>: the job does
     /// not depend on this client, so watching simply resumes.
     /// </summary>
-    public static async Task<JobStatus> WatchAsync(IClusterClient client, string jobId, TextWriter progress, bool interactive, TimeSpan interval, TimeSpan patience, CancellationToken cancellationToken)
+    /// <param name="nodePrice">Price per node-hour: the line then shows costs too (<see cref="JobCostFormatter.WatchSuffix"/>).</param>
+    public static async Task<JobStatus> WatchAsync(IClusterClient client, string jobId, TextWriter progress, bool interactive, TimeSpan interval, TimeSpan patience, CancellationToken cancellationToken, decimal? nodePrice = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(progress);
@@ -90,7 +91,7 @@ public static class JobCalls
                 continue;
             }
 
-            var line = JobStatusFormatter.ProgressLine(status);
+            var line = JobStatusFormatter.ProgressLine(status) + JobCostFormatter.WatchSuffix(status, nodePrice);
             if (interactive)
             {
                 width = Math.Max(width, line.Length);
