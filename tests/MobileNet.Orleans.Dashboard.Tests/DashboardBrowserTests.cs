@@ -30,6 +30,8 @@ public sealed class DashboardBrowserTests(DashboardClusterFixture fixture, ITest
     public async Task JobPage_DuringARealJob_ShowsProgressSilosErrorsAndThumbnails()
     {
         var chromium = FindChromium();
+        // CI installs it (.ci/run): there a missing browser is a failure, not a skip.
+        Assert.False(chromium is null && Environment.GetEnvironmentVariable("MOBILENET_REQUIRE_CHROMIUM") == "1", "MOBILENET_REQUIRE_CHROMIUM=1 but no Chromium found; run scripts/install-chromium.sh");
         Skip.If(chromium is null, "SKIPPED: no Chromium found (/usr/bin/chromium); run scripts/install-chromium.sh (CI does) or set MOBILENET_CHROMIUM");
         TestStorage.RequireConnectionString();
         Assert.NotNull(fixture.Cluster);

@@ -35,22 +35,27 @@ public sealed class SnapshotCache<T>(TimeSpan ttl, TimeProvider time, int maxEnt
                 }
             }
 
-            var task = FetchAsync(key, fetch);
-            entries[key] = new Entry(task, now);
-            return task;
+            // Stored before the fetch starts, so a fetch that fails at once still finds (and removes) its own entry.
+            var source = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            entry = new Entry(source.Task, now);
+            entries[key] = entry;
+            _ = FetchAsync(key, entry, source, fetch);
+            return source.Task;
         }
     }
 
-    private async Task<T> FetchAsync(string key, Func<Task<T>> fetch)
+    private async Task FetchAsync(string key, Entry entry, TaskCompletionSource<T> source, Func<Task<T>> fetch)
     {
         try
         {
-            return await fetch();
+            source.SetResult(await fetch());
         }
-        catch
+#pragma warning disable CA1031 // Handed to every waiting caller through the task.
+        catch (Exception ex)
+#pragma warning restore CA1031
         {
-            entries.TryRemove(key, out _);
-            throw;
+            entries.TryRemove(KeyValuePair.Create(key, entry));
+            source.SetException(ex);
         }
     }
 
