@@ -55,20 +55,30 @@ proc_cpu() { awk -v t="$ticks" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$1/st
 calc() { awk "BEGIN { printf \"%.4f\", $1 }"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-# One "open page": what app.js asks for while visible (the job JSON every 2 s, each thumbnail once).
+# One "open page": what app.js asks for while visible, over one kept-alive HTTPS connection as a browser holds
+# it: the job JSON every 2 s and each thumbnail once. One small process per page, started once (its own CPU is not
+# the silo's; a real browser runs elsewhere).
 poll_page() {
-  local job=$1 seen=""
-  while true; do
-    body=$(curl -sk -H "Authorization: Bearer $token" "https://127.0.0.1:$http_port/dashboard/api/jobs/$job" || true)
-    for url in $(printf '%s' "$body" | python3 -c "import json,sys
-try: print(' '.join(t['url'] for t in json.load(sys.stdin)['thumbnails']))
-except Exception: pass"); do
-      [[ " $seen " == *" $url "* ]] && continue
-      curl -sk -o /dev/null -H "Authorization: Bearer $token" "https://127.0.0.1:$http_port$url" || true
-      seen="$seen $url"
-    done
-    sleep 2
-  done
+  python3 - "$1" "$http_port" "$token" <<'PY'
+import http.client, json, ssl, sys, time
+job, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+context = ssl._create_unverified_context()
+headers = {"Authorization": "Bearer " + token, "Accept": "application/json"}
+seen, connection = set(), None
+while True:
+    try:
+        connection = connection or http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=30)
+        connection.request("GET", f"/dashboard/api/jobs/{job}", headers=headers)
+        body = json.loads(connection.getresponse().read() or b"{}")
+        for thumbnail in body.get("thumbnails", []):
+            if thumbnail["url"] not in seen:
+                connection.request("GET", thumbnail["url"], headers=headers)
+                connection.getresponse().read()
+                seen.add(thumbnail["url"])
+    except (OSError, ValueError, http.client.HTTPException):
+        connection = None
+    time.sleep(2)
+PY
 }
 
 # run MODE -> "duration_s cpu_reported_per_1000 cpu_ps_per_1000"

@@ -23,10 +23,26 @@ internal sealed class SiloProcess : IAsyncDisposable
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
         HttpPort = httpPort;
-        http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        // With TLS on (as here) the HTTP port serves HTTPS with the silo's certificate from the test CA.
+        http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate is not null && IssuedByTestCa(certificate) })
+        {
+            BaseAddress = new Uri($"https://127.0.0.1:{httpPort}"),
+            Timeout = TimeSpan.FromSeconds(10),
+        };
     }
 
     public string Name { get; }
+
+    private static bool IssuedByTestCa(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate)
+    {
+        using var ca = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(
+            Path.Combine(MobileNet.Orleans.Testing.TestCertificates.Shared.Silo, "ca.crt"));
+        using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
+        chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
+    }
 
     public int SiloPort { get; }
 
