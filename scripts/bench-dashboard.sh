@@ -30,7 +30,7 @@ unset MOBILENET_CLUSTER_ID MOBILENET_STORAGE
 mkdir -p "$work"
 mn() { scripts/mobilenet "$@"; }
 poller_pids=()
-stop_pollers() { local p; for p in "${poller_pids[@]}"; do kill "$p" 2>/dev/null || true; done; poller_pids=(); }
+stop_pollers() { local p; for p in "${poller_pids[@]}"; do pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done; poller_pids=(); }
 trap 'stop_pollers; scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
 
 scripts/cluster.sh up 1
@@ -87,7 +87,8 @@ run_job() {
   cpu0=$(proc_cpu "$silo_pid")
   job=$(mn submit --source bench-images/dash --model bench 2>/dev/null | tail -1)
   if [[ "$mode" == open ]]; then
-    for _ in $(seq 1 "$pages"); do poll_page "$job" & poller_pids+=($!); done
+    # Own output away from the caller's: a poller holding stdout would keep $(run_job) waiting forever.
+    for _ in $(seq 1 "$pages"); do poll_page "$job" >/dev/null 2>&1 </dev/null & poller_pids+=($!); done
   fi
   while true; do
     status=$(mn status "$job" --json 2>/dev/null) || { sleep 1; continue; }
@@ -111,6 +112,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]
 echo "estimate: calibration job on the same images ..." >&2
 estimate=$(mn estimate --model bench --images "$images" --source bench-images/dash --json 2>/dev/null | tail -1)
 expected=$(printf '%s' "$estimate" | json "d['expectedSeconds']")
+echo "estimate: $estimate" >&2
 
 closed=() open=() rows=()
 for r in $(seq 1 "$rounds"); do
