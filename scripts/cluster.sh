@@ -19,6 +19,9 @@
 # Ports: Azurite 10000-10002, silo I: silo port 11110+I, gateway 29999+I, health/metrics 18079+I (silo 1 = the
 # Orleans defaults 11111/30000). Override with MOBILENET_CLUSTER_BLOB_PORT, MOBILENET_CLUSTER_SILO_PORT_BASE,
 # MOBILENET_CLUSTER_GATEWAY_PORT_BASE, MOBILENET_CLUSTER_HTTP_PORT_BASE, and the folder with MOBILENET_CLUSTER_DIR.
+# Dashboard: https://127.0.0.1:<http port>/dashboard/ on every silo (HTTPS with the silo certificate); sign in with the
+# operator token in .run/cluster/dashboard-token (created once) or a client certificate; Orleans' dashboard on the
+# admin port (http port + 100, MOBILENET_CLUSTER_ADMIN_PORT_BASE) at /orleans/, admin only.
 # Storage scope (where jobs may read images and write results; comma-separated container[/prefix] or pattern-*
 # entries): MOBILENET_CLUSTER_READ_SCOPE (default mobilenet-images,demo-photos,bench-images,photos) and
 # MOBILENET_CLUSTER_WRITE_SCOPE (default mobilenet-results); a submit outside them exits 2.
@@ -33,6 +36,8 @@ BLOB_PORT="${MOBILENET_CLUSTER_BLOB_PORT:-10000}"
 SILO_PORT_BASE="${MOBILENET_CLUSTER_SILO_PORT_BASE:-11110}"
 GATEWAY_PORT_BASE="${MOBILENET_CLUSTER_GATEWAY_PORT_BASE:-29999}"
 HTTP_PORT_BASE="${MOBILENET_CLUSTER_HTTP_PORT_BASE:-18079}"
+ADMIN_PORT_BASE="${MOBILENET_CLUSTER_ADMIN_PORT_BASE:-$(( HTTP_PORT_BASE + 100 ))}"
+NODE_PRICE="${MOBILENET_CLUSTER_NODE_PRICE:-}"
 # Short membership timeouts so a killed silo is declared dead within seconds (production keeps Orleans' defaults).
 PROBE_TIMEOUT="${MOBILENET_CLUSTER_PROBE_TIMEOUT:-00:00:02}"
 MISSED_PROBES="${MOBILENET_CLUSTER_MISSED_PROBES:-2}"
@@ -90,6 +95,14 @@ make_certs() {
   echo "certificates: CA $CERTS_DIR/ca, silo $CERTS_DIR/silo, clients $CERTS_DIR/{admin,submitter,reader}" >&2
 }
 
+# The dashboard's operator token (admin role), created once; silos get it through the environment, never a command line.
+make_dashboard_token() {
+  local file="$CLUSTER_DIR/dashboard-token"
+  if [[ ! -s "$file" ]]; then
+    (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+  fi
+}
+
 # The gateways of the silos this script started, for clients (scripts/mobilenet reads the file).
 write_gateways() {
   local i list=()
@@ -110,14 +123,15 @@ start_azurite() {
 start_silo() {
   local i=$1 pidfile="$CLUSTER_DIR/silo-$1.pid"
   if alive "$pidfile"; then echo "silo $i already running (pid $(cat "$pidfile"))" >&2; return 0; fi
-  local silo_port=$(( SILO_PORT_BASE + i )) gateway_port=$(( GATEWAY_PORT_BASE + i )) http_port=$(( HTTP_PORT_BASE + i ))
+  local silo_port=$(( SILO_PORT_BASE + i )) gateway_port=$(( GATEWAY_PORT_BASE + i )) http_port=$(( HTTP_PORT_BASE + i )) admin_port=$(( ADMIN_PORT_BASE + i ))
   local port
-  for port in "$silo_port" "$gateway_port" "$http_port"; do
+  for port in "$silo_port" "$gateway_port" "$http_port" "$admin_port"; do
     port_open "$port" && die "port $port for silo $i is in use; stop what holds it or change MOBILENET_CLUSTER_*_PORT_BASE"
   done
   mkdir -p "$CLUSTER_DIR/silo-$i/cache"
   local slots=()
   [[ -n "$WORKER_SLOTS" ]] && slots=("Worker__Slots=$WORKER_SLOTS")
+  [[ -n "$NODE_PRICE" ]] && slots+=("Dashboard__NodePricePerHour=$NODE_PRICE")
   # StorageScope__Read__0=..., StorageScope__Read__1=...: the silo binds them as a list.
   local scope=() entry n
   n=0; IFS=',' read -ra entries <<<"$READ_SCOPE"; for entry in "${entries[@]}"; do [[ -n "$entry" ]] && scope+=("StorageScope__Read__$((n++))=$entry"); done
@@ -130,10 +144,11 @@ start_silo() {
     Membership__IAmAliveTablePublishTimeout="$IAMALIVE_PERIOD" Membership__NumMissedTableIAmAliveLimit="$IAMALIVE_MISSED" \
     Worker__CacheDirectory="$CLUSTER_DIR/silo-$i/cache" "${slots[@]}" "${scope[@]}" \
     Tls__CertificateDirectory="$CERTS_DIR/silo" \
+    Dashboard__OperatorToken="$(cat "$CLUSTER_DIR/dashboard-token")" Dashboard__AdminPort="$admin_port" \
     DOTNET_gcServer=0 \
     setsid dotnet "$SILO_DLL" >>"$CLUSTER_DIR/silo-$i.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  echo "silo $i: pid $!, silo port $silo_port, gateway $gateway_port, http $http_port, log $CLUSTER_DIR/silo-$i.log" >&2
+  echo "silo $i: pid $!, silo port $silo_port, gateway $gateway_port, dashboard https://127.0.0.1:$http_port/dashboard/, Orleans dashboard https://127.0.0.1:$admin_port/orleans/, log $CLUSTER_DIR/silo-$i.log" >&2
 }
 
 # wait_silo I: until silo I's gateway accepts connections (it opens once the silo is active in the cluster).
@@ -186,6 +201,7 @@ case "$cmd" in
     rm -f "$CLUSTER_DIR"/silo-*.pid
     build_if_needed
     make_certs
+    make_dashboard_token
     start_azurite
     echo "local-$(date -u +%Y%m%d-%H%M%S)-$RANDOM" >"$CLUSTER_DIR/cluster-id"
     echo "cluster id: $(cluster_id)" >&2
@@ -194,6 +210,7 @@ case "$cmd" in
     for i in $(seq 1 "$n"); do wait_silo "$i" || exit 1; done
     wait_cluster || exit 1
     echo "cluster up: $n silo(s); run the CLI with scripts/mobilenet (e.g. scripts/mobilenet jobs)" >&2
+    echo "dashboard: https://127.0.0.1:$(( HTTP_PORT_BASE + 1 ))/dashboard/ (token: $CLUSTER_DIR/dashboard-token)" >&2
     ;;
   add)
     cluster_id >/dev/null
@@ -252,7 +269,7 @@ case "$cmd" in
     storage; echo
     ;;
   *)
-    sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     [[ -z "$cmd" ]] && exit 2
     die "unknown command '$cmd'"
     ;;

@@ -2,6 +2,7 @@ using Azure.Storage.Blobs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MobileNet.Orleans.Grains.Accounting;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Jobs.State;
@@ -44,6 +45,10 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<ResultLinkSigner>();
         services.AddSingleton<ShardWorkerService>();
         services.AddHostedService(sp => sp.GetRequiredService<ShardWorkerService>());
+        services.AddSingleton(new SiloUsageMeter(() => Environment.CpuUsage.TotalTime));
+        services.AddSingleton<JobUsageReporter>();
+        services.AddSingleton<SiloUsageReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<SiloUsageReporter>());
         return services;
     }
 }

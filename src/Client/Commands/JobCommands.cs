@@ -14,23 +14,26 @@ public static class JobCommands
     {
         var job = new Argument<string>("job") { Description = "job id (printed by submit; 'mobilenet jobs' lists them)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object (camelCase) instead of text" };
-        var command = new Command("status", "Show a job's state and progress.") { job, json };
+        var nodePrice = JobCostFormatter.NodePriceOption();
+        var command = new Command("status", "Show a job's state and progress.") { job, json, nodePrice };
         var cluster = new ClusterConnectionOptions(command);
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
             var jobId = parse.GetValue(job)!;
             JobCalls.ValidateJobId(jobId);
+            var price = JobCostFormatter.ResolveNodePrice(parse.GetValue(nodePrice));
             await using var connection = await ClusterConnection.ConnectAsync(cluster.Resolve(parse), ct);
             var status = await JobCalls.GetStatusAsync(connection.Client, jobId);
             var output = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
-                await output.WriteAsync(JobStatusFormatter.ToJson(status) + "\n");
+                await output.WriteAsync(JobStatusFormatter.ToJson(status, price) + "\n");
                 return ExitCodes.Success;
             }
 
             var console = CliConsole.For(output);
             console.Write(JobStatusFormatter.ToTable(status, console));
+            await output.WriteAsync(JobCostFormatter.ToText(status, price));
             await output.FlushAsync(ct);
             return ExitCodes.Success;
         });
@@ -41,7 +44,8 @@ public static class JobCommands
     {
         var job = new Argument<string>("job") { Description = "job id" };
         var interval = new Option<double>("--interval") { Description = "seconds between updates", DefaultValueFactory = _ => JobCalls.WatchPollInterval.TotalSeconds };
-        var command = new Command("watch", "Show live progress until the job ends (exit 0 completed, 1 failed or cancelled); safe to stop and rerun.") { job, interval };
+        var nodePrice = JobCostFormatter.NodePriceOption();
+        var command = new Command("watch", "Show live progress until the job ends (exit 0 completed, 1 failed or cancelled); safe to stop and rerun.") { job, interval, nodePrice };
         var cluster = new ClusterConnectionOptions(command);
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
@@ -53,12 +57,14 @@ public static class JobCommands
                 throw new CliUsageException($"--interval {seconds.ToString(CultureInfo.InvariantCulture)} must be between 0.1 and 60 seconds");
             }
 
+            var price = JobCostFormatter.ResolveNodePrice(parse.GetValue(nodePrice));
             await using var connection = await ClusterConnection.ConnectAsync(cluster.Resolve(parse), ct);
             // Fail fast (exit 2) for an unknown job before drawing anything.
             await JobCalls.GetStatusAsync(connection.Client, jobId);
             var error = parse.InvocationConfiguration.Error;
-            var status = await JobCalls.WatchAsync(connection.Client, jobId, JobWatchView.For(error), TimeSpan.FromSeconds(seconds), JobCalls.WatchPatience, ct);
+            var status = await JobCalls.WatchAsync(connection.Client, jobId, JobWatchView.For(error, nodePrice: price), TimeSpan.FromSeconds(seconds), JobCalls.WatchPatience, ct);
             await error.WriteLineAsync(JobCalls.Outcome(status));
+            await error.WriteAsync(JobCostFormatter.ToText(status, price));
             return JobCalls.ExitCodeOf(status);
         });
         return command;

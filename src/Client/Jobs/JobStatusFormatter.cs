@@ -26,7 +26,7 @@ public static class JobStatusFormatter
     /// shardsPending, shardsFailed, imagesPerSecond, etaSeconds, silos [{silo, labeled, errors}], submittedAt, startedAt,
     /// endedAt, failureReason; then details (listingComplete, shardsRedispatched, failedShards, model, source, output, topK, shardSize).
     /// </summary>
-    public static string ToJson(JobStatus status)
+    public static string ToJson(JobStatus status, decimal? nodePrice = null)
     {
         ArgumentNullException.ThrowIfNull(status);
         using var stream = new MemoryStream();
@@ -88,6 +88,7 @@ public static class JobStatusFormatter
             w.WriteString("output", status.Spec.Output.ToString());
             w.WriteNumber("topK", status.Spec.TopK);
             w.WriteNumber("shardSize", status.Spec.ShardSize);
+            JobCostFormatter.WriteJson(w, status, nodePrice);
             w.WriteEndObject();
         }
 

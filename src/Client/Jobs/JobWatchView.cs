@@ -10,12 +10,18 @@ namespace MobileNet.Orleans.Client.Jobs;
 public abstract class JobWatchView
 {
     /// <summary>A live table on a terminal (<paramref name="error"/> is this process's stderr), else one line per update.</summary>
-    public static JobWatchView For(TextWriter error, TimeProvider? time = null)
+    /// <param name="nodePrice">Price per node-hour: the view then shows costs too (<see cref="JobCostFormatter.WatchSuffix"/>).</param>
+    public static JobWatchView For(TextWriter error, TimeProvider? time = null, decimal? nodePrice = null)
     {
         ArgumentNullException.ThrowIfNull(error);
         var console = CliConsole.For(error);
-        return console.IsInteractive ? new Live(console.Console) : new Lines(error, time ?? TimeProvider.System);
+        JobWatchView view = console.IsInteractive ? new Live(console.Console) : new Lines(error, time ?? TimeProvider.System);
+        view.NodePrice = nodePrice;
+        return view;
     }
+
+    /// <summary>Price per node-hour for the efficiency and cost figures; null shows efficiency only.</summary>
+    public decimal? NodePrice { get; set; }
 
     /// <summary>Runs the polling loop <paramref name="watch"/> with the view shown (a live region exists only meanwhile).</summary>
     public abstract Task<JobStatus> RunAsync(Func<Task<JobStatus>> watch);
@@ -53,7 +59,7 @@ public abstract class JobWatchView
             var now = time.GetUtcNow();
             if (status.IsTerminal || (key != lastKey && now - lastPrinted >= MinLineInterval))
             {
-                await writer.WriteLineAsync(JobStatusFormatter.ProgressLine(status)).ConfigureAwait(false);
+                await writer.WriteLineAsync(JobStatusFormatter.ProgressLine(status) + JobCostFormatter.WatchSuffix(status, NodePrice)).ConfigureAwait(false);
                 await writer.FlushAsync().ConfigureAwait(false);
                 lastPrinted = now;
                 lastKey = key;
@@ -196,7 +202,8 @@ public abstract class JobWatchView
 
             var shards = string.Create(c, $"shards: {s.ShardsDone} done, {s.ShardsRunning} running, {s.ShardsPending} pending, {s.ShardsFailed} failed of {s.ShardsTotal}");
             table.Caption(new TableTitle(note is null ? Markup.Escape(shards) : $"{Markup.Escape(shards)}\n[yellow]{Markup.Escape(note)}[/]"));
-            return table;
+            // Efficiency, cost and the top error classes under the table, as the piped line carries them.
+            return table.Caption(new TableTitle(Markup.Escape(JobCostFormatter.WatchSuffix(s, NodePrice).TrimStart(' ', '|'))));
         }
 
         private static Markup Bar(double fraction, Color color)

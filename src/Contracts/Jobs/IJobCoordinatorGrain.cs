@@ -44,4 +44,12 @@ public interface IJobCoordinatorGrain : IGrainWithStringKey
     /// <summary>The worker hands the shard back unfinished (silo draining); it does not count as an attempt.</summary>
     [Alias("release"), RequiresRole(CallerRole.Silo)]
     Task ReleaseShardAsync(ShardLeaseRef lease);
+
+    /// <summary>A silo's CPU time and images for this job so far (totals); no I/O, kept in memory.</summary>
+    [Alias("usage"), RequiresRole(CallerRole.Silo), AlwaysInterleave]
+    Task ReportSiloUsageAsync(SiloJobUsage usage);
+
+    /// <summary>Images processed over time since this coordinator activated (bounded: older points are thinned out).</summary>
+    [Alias("history"), RequiresRole(CallerRole.Reader), AlwaysInterleave]
+    Task<IReadOnlyList<ThroughputSample>> GetThroughputHistoryAsync();
 }

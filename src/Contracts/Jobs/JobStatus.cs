@@ -65,6 +65,9 @@ public sealed record JobStatus
     /// <summary>The model version the job uses (pinned at submit): its SHA-256 is in <c>summary.json</c>.</summary>
     [Id(21)] public PinnedModel? Model { get; init; }
 
+    /// <summary>Why images could not be labeled, by error code (most frequent first), with a few example image names each.</summary>
+    [Id(22)] public IReadOnlyList<ErrorClass> ErrorClasses { get; init; } = [];
+
     public bool IsTerminal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
 
@@ -77,6 +80,18 @@ public sealed record SiloShare
     [Id(1)] public long Labeled { get; init; }
 
     [Id(2)] public long Errors { get; init; }
+
+    /// <summary>This silo's images per second over the coordinator's rate window (0 once the job ended).</summary>
+    [Id(3)] public double ImagesPerSecond { get; init; }
+
+    /// <summary>Cores of the silo's machine (or container limit), from its last usage report; 0 before any.</summary>
+    [Id(4)] public int Cores { get; init; }
+
+    /// <summary>Process CPU time the silo spent while labeling this job's images, from its last usage report.</summary>
+    [Id(5)] public double CpuSeconds { get; init; }
+
+    /// <summary>Images (labeled or error rows) that <see cref="CpuSeconds"/> covers.</summary>
+    [Id(6)] public long AccountedImages { get; init; }
 }
 
 /// <summary>A shard that failed all its attempts; its images appear in the results as error rows with this reason.</summary>

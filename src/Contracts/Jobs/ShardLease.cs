@@ -63,6 +63,9 @@ public sealed record ShardProgress
     [Id(1)] public int Labeled { get; init; }
 
     [Id(2)] public int Errors { get; init; }
+
+    /// <summary>On completion: the shard's error rows by code, with a few examples each (empty on renewals).</summary>
+    [Id(3)] public IReadOnlyList<ErrorClass> ErrorClasses { get; init; } = [];
 }
 
 /// <summary>The coordinator's answer to a renewal: go on, or stop (lease lost, job cancelled or failed).</summary>

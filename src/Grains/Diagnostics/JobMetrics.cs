@@ -16,6 +16,7 @@ public sealed class JobMetrics : IDisposable
     private readonly Histogram<double> modelLoadDuration;
     private readonly Counter<long> stateBytesWritten;
     private readonly Counter<long> stateWrites;
+    private readonly Counter<double> cpuTime;
     private readonly ConcurrentDictionary<string, long> pendingByJob = new(StringComparer.Ordinal);
     private long imagesInFlight;
 
@@ -30,6 +31,7 @@ public sealed class JobMetrics : IDisposable
         modelLoadDuration = meter.CreateHistogram<double>("mobilenet.model.load.duration", "s", "Time to download, verify and load a model");
         stateBytesWritten = meter.CreateCounter<long>("mobilenet.coordinator.state.bytes_written", "By", "Bytes of job state (headers and shard segments) this silo's coordinators wrote");
         stateWrites = meter.CreateCounter<long>("mobilenet.coordinator.state.writes", "{write}", "Job state blobs this silo's coordinators wrote");
+        cpuTime = meter.CreateCounter<double>("mobilenet.worker.cpu_time", "s", "Process CPU time this silo spent on each job's images (CPU-seconds per 1,000 images = this / images x 1000)");
         meter.CreateObservableGauge("mobilenet.images.in_flight", () => Interlocked.Read(ref imagesInFlight), "{image}", "Images in shards this silo is labeling now");
         meter.CreateObservableGauge("mobilenet.images.pending", ObservePending, "{image}", "Images not yet labeled, per job whose coordinator runs on this silo");
     }
@@ -41,6 +43,8 @@ public sealed class JobMetrics : IDisposable
         imageErrors.Add(errors, tag);
         shardDuration.Record(duration.TotalSeconds, tag);
     }
+
+    public void CpuAttributed(string jobId, double seconds) => cpuTime.Add(seconds, new KeyValuePair<string, object?>("job", jobId));
 
     public void ShardAttemptFailed(string jobId) => shardAttemptsFailed.Add(1, new KeyValuePair<string, object?>("job", jobId));
 

@@ -7,6 +7,7 @@ using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs.Ledger;
+using MobileNet.Orleans.Grains.Jobs.Progress;
 using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Resilience;
 using MobileNet.Orleans.Grains.Storage;
@@ -47,6 +48,10 @@ public sealed partial class JobCoordinatorGrain(
     private readonly CoordinatorOptions settings = options.Value;
     private readonly ResiliencePipeline listingPipeline = pipelines.GetPipeline(SiloResiliencePipelines.SourceListing);
     private readonly List<(DateTimeOffset At, long Processed)> rateSamples = [];
+    private readonly ErrorClassTally errorClasses = new();
+    private readonly Dictionary<string, SiloJobUsage> usage = new(StringComparer.Ordinal);
+    private readonly ThroughputHistory history = new(TimeSpan.FromSeconds(2));
+    private SiloRates? siloRates;
     private readonly List<string> listingBuffer = [];
     private readonly Dictionary<int, ETag> segmentTags = [];
     private JobCoordinatorState header = new();
@@ -80,6 +85,12 @@ public sealed partial class JobCoordinatorGrain(
 
         header = stored.Value;
         headerTag = stored.ETag;
+        errorClasses.Restore(header.ErrorClasses);
+        foreach (var entry in header.Usage ?? [])
+        {
+            usage[entry.Silo] = entry;
+        }
+
         var restored = NewLedger(header);
         var segmentCount = (header.ShardCount + header.SegmentSize - 1) / header.SegmentSize;
         var records = new ShardSegmentRecord[segmentCount];
@@ -274,6 +285,12 @@ public sealed partial class JobCoordinatorGrain(
         {
             case CompletionOutcome.Accepted:
                 LogShardCompleted(logger, JobKey, lease.ShardId, lease.Silo ?? "?", outcome.Labeled, outcome.Errors);
+                if (outcome.ErrorClasses.Count > 0)
+                {
+                    errorClasses.Add(outcome.ErrorClasses);
+                    headerDirty = true;
+                }
+
                 await EvaluateAsync();
                 break;
             case CompletionOutcome.Rejected:
@@ -323,6 +340,31 @@ public sealed partial class JobCoordinatorGrain(
         }
 
         return Task.CompletedTask;
+    }
+
+    public Task ReportSiloUsageAsync(SiloJobUsage report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentException.ThrowIfNullOrEmpty(report.Silo);
+        // Totals only grow: an out-of-order (older) report must not undo a newer one.
+        if (header.Spec is not null && (!usage.TryGetValue(report.Silo, out var known) || report.Images >= known.Images)
+            && report.Images >= 0 && report.CpuSeconds >= 0 && double.IsFinite(report.CpuSeconds) && (usage.ContainsKey(report.Silo) || usage.Count < 4096))
+        {
+            usage[report.Silo] = report;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ThroughputSample>> GetThroughputHistoryAsync()
+    {
+        if (header.Spec is null)
+        {
+            DeactivateOnIdle();
+            throw new KeyNotFoundException($"job '{JobKey}' not found");
+        }
+
+        return Task.FromResult(history.Snapshot(IsTerminal && header.EndedAt is { } ended ? ended : time.GetUtcNow(), Ledger.Processed));
     }
 
     public Task ReceiveReminder(string reminderName, TickStatus status)
@@ -812,6 +854,9 @@ public sealed partial class JobCoordinatorGrain(
         Registered = header.Registered,
         EndRecorded = header.EndRecorded,
         SegmentSize = header.SegmentSize,
+        Model = header.Model,
+        ErrorClasses = errorClasses.IsEmpty ? null : [.. errorClasses.Snapshot()],
+        Usage = usage.Count == 0 ? null : [.. usage.Values],
     };
 
     private async Task TryFlushAsync()
@@ -834,6 +879,9 @@ public sealed partial class JobCoordinatorGrain(
         var now = time.GetUtcNow();
         rateSamples.Add((now, Ledger.Processed));
         rateSamples.RemoveAll(s => now - s.At > settings.RateWindow);
+        history.Record(now, Ledger.Processed);
+        siloRates ??= new SiloRates(settings.RateWindow);
+        siloRates.Sample(now, Ledger.SiloShares().Select(s => (s.Silo, s.Labeled + s.Errors)));
     }
 
     /// <summary>O(silos + shards in flight): every count is kept up to date by the ledger.</summary>
@@ -870,7 +918,7 @@ public sealed partial class JobCoordinatorGrain(
             ShardsFailed = book.ShardsFailed,
             ImagesPerSecond = IsTerminal ? AverageRate(labeled + errors) : rate,
             Eta = eta,
-            Silos = book.SiloShares(),
+            Silos = SiloSharesWithUsage(book.SiloShares()),
             SubmittedAt = header.SubmittedAt,
             StartedAt = header.StartedAt,
             EndedAt = header.EndedAt,
@@ -878,8 +926,15 @@ public sealed partial class JobCoordinatorGrain(
             ShardsRedispatched = book.ShardsRedispatched,
             FailedShards = book.FailedShards.ToArray(),
             Model = header.Model,
+            ErrorClasses = errorClasses.Snapshot(book.FailedShardImages, book.FailedShards),
         };
     }
+
+    /// <summary>Each silo's counts with its current rate and its last usage report.</summary>
+    private SiloShare[] SiloSharesWithUsage(IReadOnlyList<SiloShare> shares) =>
+        [.. shares.Select(s => usage.TryGetValue(s.Silo, out var u)
+            ? s with { ImagesPerSecond = IsTerminal ? 0 : siloRates?.RateOf(s.Silo) ?? 0, Cores = u.Cores, CpuSeconds = u.CpuSeconds, AccountedImages = u.Images }
+            : s with { ImagesPerSecond = IsTerminal ? 0 : siloRates?.RateOf(s.Silo) ?? 0 })];
 
     private double CurrentRate()
     {

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Inference;
 using MobileNet.Inference.Files;
+using MobileNet.Orleans.Contracts.Cluster;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Grains.Diagnostics;
@@ -140,7 +141,7 @@ public sealed partial class ModelCache(
         {
             if (!entries.TryGetValue(key, out entry!))
             {
-                entry = new Entry(pin.SizeBytes, new Lazy<Task<ImageClassifier>>(() => LoadAsync(pin, key)));
+                entry = new Entry(pin, pin.SizeBytes, new Lazy<Task<ImageClassifier>>(() => LoadAsync(pin, key)));
                 entries[key] = entry;
             }
 
@@ -185,6 +186,36 @@ public sealed partial class ModelCache(
             {
                 return entries.Values.Count(e => e.Load.IsValueCreated && e.Load.Value.IsCompletedSuccessfully);
             }
+        }
+    }
+
+    /// <summary>Model versions loaded in memory now, with how many shards use each (the dashboard's cluster page).</summary>
+    public IReadOnlyList<LoadedModel> Loaded()
+    {
+        lock (gate)
+        {
+            return [.. entries.Values
+                .Where(e => e.Load.IsValueCreated && e.Load.Value.IsCompletedSuccessfully)
+                .Select(e => new LoadedModel { Name = e.Pin.Name, Sha256 = e.Pin.Sha256, SizeBytes = e.SizeBytes, Users = e.Users })
+                .OrderBy(m => m.Name, StringComparer.Ordinal)];
+        }
+    }
+
+    public long MemoryBudgetBytes => limits.MemoryBudgetBytes;
+
+    public long DiskBudgetBytes => limits.DiskBudgetBytes;
+
+    /// <summary>Bytes in the cache folder now (walks it: call it seldom).</summary>
+    public long DiskBytes()
+    {
+        try
+        {
+            var root = new DirectoryInfo(settings.CacheDirectory);
+            return root.Exists ? root.EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length) : 0;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0;
         }
     }
 
@@ -389,8 +420,10 @@ public sealed partial class ModelCache(
         }
     }
 
-    private sealed class Entry(long sizeBytes, Lazy<Task<ImageClassifier>> load)
+    private sealed class Entry(PinnedModel pin, long sizeBytes, Lazy<Task<ImageClassifier>> load)
     {
+        public PinnedModel Pin { get; } = pin;
+
         public long SizeBytes { get; } = sizeBytes;
 
         public Lazy<Task<ImageClassifier>> Load { get; } = load;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Inference;
 using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Grains.Accounting;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Models;
 using MobileNet.Orleans.Grains.Resilience;
@@ -40,6 +41,8 @@ public sealed partial class ShardRunner(
     JobStorage storage,
     ModelCache models,
     JobMetrics metrics,
+    SiloUsageMeter usage,
+    JobUsageReporter usageReporter,
     IOptions<WorkerOptions> options,
     ResiliencePipelineProvider<string> pipelines,
     ILogger<ShardRunner> logger)
@@ -60,6 +63,7 @@ public sealed partial class ShardRunner(
         using var renewStop = new CancellationTokenSource();
         var renewing = RenewLoopAsync();
         metrics.AddInFlight(lease.ImageCount);
+        usage.ShardStarted(leaseRef.JobId);
         LogStarted(logger, leaseRef.JobId, leaseRef.ShardId, lease.Attempt, lease.ImageCount);
         try
         {
@@ -88,11 +92,17 @@ public sealed partial class ShardRunner(
 
             // Results are small (a few hundred bytes per image) and bounded by the shard size.
             var results = new StringBuilder(names.Count * 256);
+            var errorClasses = new ShardErrorClasses();
             var sources = names.Select(name => BlobImageSources.Create(images, name, settings.MaxImageBytes)).ToAsyncEnumerable();
             await foreach (var record in pipeline.RunAsync(sources, token))
             {
                 results.Append(LabelingRecordFormat.ToJsonLine(record with { Model = pin.Sha256 })).Append(LabelingRecordFormat.LineTerminator);
                 progress.Add(record.Succeeded);
+                usage.ImageProcessed(leaseRef.JobId);
+                if (record.Error is { } error)
+                {
+                    errorClasses.Add(error, record.Image);
+                }
             }
 
             if (progress.Processed != names.Count)
@@ -120,7 +130,9 @@ public sealed partial class ShardRunner(
 
             await storage.Workers.GetBlobContainerClient(lease.ResultBlob.Container).GetBlobClient(lease.ResultBlob.Prefix)
                 .UploadAsync(BinaryData.FromString(results.ToString()), overwrite: true, token);
-            var outcome = progress.Snapshot();
+            var outcome = progress.Snapshot() with { ErrorClasses = errorClasses.ToList() };
+            // The job's CPU figures include this shard before the coordinator may end the job.
+            await usageReporter.ReportJobNowAsync(leaseRef.JobId, abort);
             await ReportAsync(leaseRef.JobId, () => coordinator.CompleteShardAsync(leaseRef, outcome), abort);
             metrics.ShardCompleted(leaseRef.JobId, outcome.Labeled, outcome.Errors, started.Elapsed);
             LogCompleted(logger, leaseRef.JobId, leaseRef.ShardId, outcome.Labeled, outcome.Errors, started.Elapsed.TotalSeconds);
@@ -149,6 +161,7 @@ public sealed partial class ShardRunner(
             await renewStop.CancelAsync();
             await renewing;
             metrics.AddInFlight(-lease.ImageCount);
+            usage.ShardEnded(leaseRef.JobId);
         }
 
         async Task RenewLoopAsync()
@@ -243,6 +256,39 @@ public sealed partial class ShardRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not {What} to the coordinator; its lease will expire and the shard be redone")]
     private static partial void LogReportFailed(ILogger logger, Exception exception, string what);
+}
+
+/// <summary>A shard's error rows by code, with the first few image names of each (sent with the completion).</summary>
+internal sealed class ShardErrorClasses
+{
+    private readonly Dictionary<string, (int Count, List<string> Examples)> classes = new(StringComparer.Ordinal);
+
+    public void Add(string error, string image)
+    {
+        var code = ErrorClass.CodeOf(error);
+        if (!classes.TryGetValue(code, out var entry))
+        {
+            if (classes.Count >= ErrorClass.MaxClasses)
+            {
+                code = "other";
+                entry = classes.GetValueOrDefault(code, (0, []));
+            }
+            else
+            {
+                entry = (0, []);
+            }
+        }
+
+        if (entry.Examples.Count < ErrorClass.MaxExamples)
+        {
+            entry.Examples.Add(image);
+        }
+
+        classes[code] = (entry.Count + 1, entry.Examples);
+    }
+
+    public IReadOnlyList<ErrorClass> ToList() =>
+        [.. classes.Select(c => new ErrorClass { Code = c.Key, Count = c.Value.Count, Examples = [.. c.Value.Examples] })];
 }
 
 /// <summary>Counts a shard's records; read by the renewal loop while the pipeline adds to it.</summary>

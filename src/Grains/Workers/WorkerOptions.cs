@@ -36,6 +36,10 @@ public sealed class WorkerOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan ActiveJobsCacheTime { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often the silo attributes its CPU time to jobs and reports usage to their coordinators and its stats to the cluster.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.200", "00:01:00")]
+    public TimeSpan UsageReportInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Calls to coordinators give up after this long (a call to a dead silo would otherwise wait 30 s).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(10);

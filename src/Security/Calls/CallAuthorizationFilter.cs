@@ -29,7 +29,9 @@ public sealed partial class CallAuthorizationFilter(CallVerifier verifier, ILogg
         // Another interface on a MobileNet grain (IRemindable, say) is open to silos only; Orleans' own grains and
         // system targets (which clients call to learn the cluster's manifest) are left to Orleans.
         var fromClient = context.SourceId is { } source && GrainTypePrefix.IsClient(source);
-        if (!ours && (!fromClient || !IsMobileNetGrain(context.Grain)))
+        // Orleans' dashboard grains show grain state and cluster internals: its page runs in the silo (admin port,
+        // admin role); a client calling them directly needs a silo identity.
+        if (!ours && (!fromClient || !(IsMobileNetGrain(context.Grain) || IsOrleansDashboard(method))))
         {
             await context.Invoke();
             return;
@@ -67,6 +69,9 @@ public sealed partial class CallAuthorizationFilter(CallVerifier verifier, ILogg
 
         await context.Invoke();
     }
+
+    private static bool IsOrleansDashboard(MethodInfo? method) =>
+        method?.DeclaringType?.Assembly.GetName().Name is { } name && name.StartsWith("Orleans.Dashboard", StringComparison.Ordinal);
 
     private static bool IsMobileNetGrain(object? grain) =>
         grain is not null && MobileNetGrainTypes.GetOrAdd(grain.GetType(), t => t.GetInterfaces().Any(i => i.Assembly == Contracts));

@@ -1,6 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Microsoft.Extensions.Options;
+using MobileNet.Orleans.Dashboard.Authentication;
+using MobileNet.Orleans.Dashboard.Hosting;
 using MobileNet.Orleans.Grains;
 using MobileNet.Orleans.Grains.Jobs;
 using MobileNet.Orleans.Grains.Models;
@@ -9,6 +11,7 @@ using MobileNet.Orleans.Grains.Workers;
 using MobileNet.Orleans.Security.Certificates;
 using MobileNet.Orleans.Security.Hosting;
 using Orleans.Configuration;
+using Orleans.Dashboard;
 
 namespace MobileNet.Orleans.Silo.Hosting;
 
@@ -83,7 +86,22 @@ public static partial class SiloHostingExtensions
             });
         // SIGTERM: the worker drains first (up to Worker:DrainTimeout), then the silo leaves the cluster.
         builder.Services.AddOptions<HostOptions>().Configure<IOptions<WorkerOptions>>((host, worker) => host.ShutdownTimeout = worker.Value.DrainTimeout + ShutdownAfterDrain);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(silo.HttpPort));
+        var dashboard = configuration.ReadDashboardOptions();
+        if (dashboard.AdminPort == silo.HttpPort)
+        {
+            throw new OptionsValidationException(WebDashboardOptions.SectionName, typeof(WebDashboardOptions), [$"Dashboard:AdminPort {dashboard.AdminPort} is the silo's HTTP port; give Orleans' dashboard a port of its own"]);
+        }
+
+        // With TLS the HTTP port (health, metrics, dashboard) and the admin port serve HTTPS with the silo's
+        // certificate; client certificates from the deployment's CA are asked for, not required (probes have none).
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenAnyIP(silo.HttpPort, listen => UseTls(listen, identity));
+            if (dashboard.Enabled && dashboard.AdminPort > 0)
+            {
+                kestrel.ListenAnyIP(dashboard.AdminPort, listen => UseTls(listen, identity));
+            }
+        });
 
         builder.UseOrleans(orleans =>
         {
@@ -110,13 +128,28 @@ public static partial class SiloHostingExtensions
             {
                 orleans.UseMobileNetSecurity(identity);
             }
+
+            if (dashboard.Enabled && dashboard.AdminPort > 0)
+            {
+                // Its grain profiler runs only while someone has the page open.
+                orleans.AddDashboard();
+            }
         });
 
         // After UseOrleans: hosted services stop in reverse order, so the worker drains while the silo still runs.
         builder.Services.AddMobileNetGrains(storage.CreateBlobServiceClient);
         builder.Services.AddSiloHealthChecks().AddSiloTelemetry(silo.EffectiveName);
+        builder.Services.AddMobileNetDashboard(configuration, identity);
         builder.Services.AddHostedService(sp => new StartupBanner(silo, storage.Describe(), identity?.Name, sp.GetRequiredService<ILogger<StartupBanner>>()));
         return builder;
+    }
+
+    private static void UseTls(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen, TlsIdentity? identity)
+    {
+        if (identity is not null)
+        {
+            listen.UseDashboardHttps(identity);
+        }
     }
 
     /// <summary>Binds and validates a section now (Orleans needs the values while the host is being built).</summary>

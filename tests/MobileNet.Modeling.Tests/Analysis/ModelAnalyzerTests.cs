@@ -1,7 +1,6 @@
 using Google.Protobuf;
 using MobileNet.Modeling.Analysis;
 using MobileNet.Modeling.Onnx;
-using MobileNet.Inference.Tests;
 using MobileNet.Modeling.Tests.Onnx;
 
 using Onnx;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using CliWrap;
 using MobileNet.Orleans.Testing.Networking;
 using MobileNet.Orleans.Testing.Processes;
@@ -23,7 +24,12 @@ public sealed class SiloProcess : IAsyncDisposable
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
         HttpPort = httpPort;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        // With TLS on (as here) the HTTP port serves HTTPS with the silo's certificate from the test CA.
+        Http = new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, certificate, _, _) => certificate is not null && IssuedByTestCa(certificate) })
+        {
+            BaseAddress = new Uri($"https://127.0.0.1:{httpPort}"),
+            Timeout = TimeSpan.FromSeconds(10),
+        };
     }
 
     public string Name => _process.Name;
@@ -185,6 +191,17 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         await _process.DisposeAsync();
         Http.Dispose();
+    }
+
+    /// <summary>True for a certificate the shared test CA issued (the silos' HTTPS port presents one).</summary>
+    public static bool IssuedByTestCa(X509Certificate2 certificate)
+    {
+        using var ca = X509CertificateLoader.LoadCertificateFromFile(Path.Combine(TestCertificates.Shared.Silo, "ca.crt"));
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
     }
 
     private static string Port(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -66,6 +66,9 @@ public sealed partial class ShardLedger
 
     public int ShardsLeased => live.Count;
 
+    /// <summary>Images of the shards that failed every attempt (their error rows say <c>shard-failed</c>).</summary>
+    public long FailedShardImages { get; private set; }
+
     public int ShardsPending => retry.Count + (ShardCount - Frontier);
 
     public int ShardsRedispatched { get; private set; }
@@ -579,6 +582,7 @@ public sealed partial class ShardLedger
                         break;
                     case ShardStatus.Failed:
                         ShardsFailed++;
+                        FailedShardImages += slot.ImageCount;
                         AddFinished(slot);
                         NoteFailure(id, slot, lastErrors.GetValueOrDefault(id) ?? "failed");
                         if (!slot.ErrorRowsWritten)
@@ -654,6 +658,7 @@ public sealed partial class ShardLedger
             slot.Errors = slot.ImageCount;
             slot.ErrorRowsWritten = false;
             ShardsFailed++;
+            FailedShardImages += slot.ImageCount;
             AddFinished(slot);
             needErrorRows.Add(id);
             NoteFailure(id, slot, clean);

@@ -49,6 +49,12 @@ public sealed class JobCoordinatorState
 
     /// <summary>The model version read from the model store at submit; every lease carries it.</summary>
     [Id(15)] public PinnedModel? Model { get; set; }
+
+    /// <summary>Error rows by code with a few examples (bounded), as of the last header write.</summary>
+    [Id(16)] public List<ErrorClass>? ErrorClasses { get; set; }
+
+    /// <summary>The silos' CPU time and images for the job (one entry per silo), as of the last header write.</summary>
+    [Id(17)] public List<SiloJobUsage>? Usage { get; set; }
 }
 
 [GenerateSerializer, Alias("mobilenet.shard-status")]

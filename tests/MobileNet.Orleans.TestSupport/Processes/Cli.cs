@@ -1,7 +1,9 @@
-namespace MobileNet.Orleans.Client.Tests;
+using MobileNet.Orleans.Client;
 
-/// <summary>Runs the CLI in-process with captured output.</summary>
-internal static class Cli
+namespace MobileNet.Orleans.Testing.Processes;
+
+/// <summary>Runs the <c>mobilenet</c> CLI in-process with captured output (exit code, stdout, stderr).</summary>
+public static class Cli
 {
     public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args)
     {
