@@ -35,6 +35,7 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton<JobStateStore>();
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ModelCache>();
+        services.AddSingleton<BlobTagWriter>();
         services.AddSingleton<ShardRunner>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ResultLinkSigner>();

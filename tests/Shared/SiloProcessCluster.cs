@@ -71,6 +71,9 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
     /// <summary>What jobs of the tests may write (their own containers and the default output container).</summary>
     public static IReadOnlyList<string> WriteScope { get; } = ["t-*", "rel-*", "mobilenet-results"];
 
+    /// <summary>Where jobs of the tests may write tags onto source blobs (only containers made for that).</summary>
+    public static IReadOnlyList<string> TagScope { get; } = ["t-tag-*"];
+
     /// <summary>CLI arguments for storage-only commands (upload, models).</summary>
     public string[] StorageArgs => ["--storage", Storage];
 
@@ -144,6 +147,11 @@ internal sealed class SiloProcessCluster : IAsyncDisposable
         foreach (var (entry, position) in WriteScope.Select((e, i) => (e, i)))
         {
             env[$"StorageScope__Write__{position}"] = entry;
+        }
+
+        foreach (var (entry, position) in TagScope.Select((e, i) => (e, i)))
+        {
+            env[$"StorageScope__Tag__{position}"] = entry;
         }
 
         env["Tls__CertificateDirectory"] = TestCertificates.Shared.Silo;

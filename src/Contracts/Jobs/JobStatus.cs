@@ -65,6 +65,12 @@ public sealed record JobStatus
     /// <summary>The model version the job uses (pinned at submit): its SHA-256 is in <c>summary.json</c>.</summary>
     [Id(21)] public PinnedModel? Model { get; init; }
 
+    /// <summary>Labeled images in finished shards that met the job's review rule (<c>--review-below</c>, <c>--review-margin</c>).</summary>
+    [Id(22)] public long ForReview { get; init; }
+
+    /// <summary>With <c>--tag-blobs</c>: labeled images whose blob was left untagged (no room next to the user's tags, or the blob changed meanwhile).</summary>
+    [Id(23)] public long TagsSkipped { get; init; }
+
     public bool IsTerminal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
 

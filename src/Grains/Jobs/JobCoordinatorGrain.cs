@@ -239,6 +239,9 @@ public sealed partial class JobCoordinatorGrain(
                 LeaseDuration = settings.LeaseDuration,
                 ImageCount = grant.ImageCount,
                 Model = header.Model,
+                TagBlobs = spec.TagBlobs,
+                ReviewBelow = spec.ReviewBelow,
+                ReviewMargin = spec.ReviewMargin,
             });
         }
 
@@ -856,6 +859,8 @@ public sealed partial class JobCoordinatorGrain(
             ShardsRedispatched = book.ShardsRedispatched,
             FailedShards = book.FailedShards.ToArray(),
             Model = header.Model,
+            ForReview = book.ForReview,
+            TagsSkipped = book.TagsSkipped,
         };
     }
 

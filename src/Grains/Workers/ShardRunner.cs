@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Inference;
 using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Contracts.Labels;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Models;
 using MobileNet.Orleans.Grains.Storage;
@@ -37,6 +38,7 @@ public sealed partial class ShardRunner(
     JobStorage storage,
     ModelCache models,
     JobMetrics metrics,
+    BlobTagWriter tagWriter,
     IOptions<WorkerOptions> options,
     ILogger<ShardRunner> logger)
 {
@@ -84,10 +86,33 @@ public sealed partial class ShardRunner(
             // Results are small (a few hundred bytes per image) and bounded by the shard size.
             var results = new StringBuilder(names.Count * 256);
             var sources = names.Select(name => BlobImageSources.Create(images, name, settings.MaxImageBytes)).ToAsyncEnumerable();
+            var review = new ReviewRule(lease.ReviewBelow, lease.ReviewMargin);
+            var toTag = lease.TagBlobs ? new List<(string Image, LabelScore Top)>(names.Count) : null;
             await foreach (var record in pipeline.RunAsync(sources, token))
             {
                 results.Append(LabelingRecordFormat.ToJsonLine(record with { Model = pin.Sha256 })).Append(LabelingRecordFormat.LineTerminator);
                 progress.Add(record.Succeeded);
+                if (record.Succeeded && record.Labels.Count > 0)
+                {
+                    toTag?.Add((record.Image, record.Labels[0]));
+                    if (review.IsActive && review.Needs(record.Labels.Select(l => l.Score).ToArray()))
+                    {
+                        progress.AddForReview();
+                    }
+                }
+            }
+
+            if (toTag is not null)
+            {
+                // Before the result is written: a shard whose tagging is cut short is redone whole, and tagging again is harmless.
+                await Parallel.ForEachAsync(toTag, new ParallelOptions { MaxDegreeOfParallelism = settings.ReadParallelism, CancellationToken = token }, async (item, ct) =>
+                {
+                    var tags = BlobLabelTags.For(item.Top.Label, item.Top.Score, pin.Name, pin.Sha256, leaseRef.JobId);
+                    if (await tagWriter.WriteAsync(images.GetBlobClient(item.Image), tags, ct) != TagOutcome.Tagged)
+                    {
+                        progress.AddTagSkipped();
+                    }
+                });
             }
 
             if (progress.Processed != names.Count)
@@ -255,6 +280,8 @@ internal sealed class ProgressCounter
     private readonly TaskCompletionSource firstRecord = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int labeled;
     private int errors;
+    private int forReview;
+    private int tagsSkipped;
 
     /// <summary>Completes when the first image (labeled or not) is counted.</summary>
     public Task FirstRecord => firstRecord.Task;
@@ -275,10 +302,14 @@ internal sealed class ProgressCounter
         firstRecord.TrySetResult();
     }
 
+    public void AddForReview() => Interlocked.Increment(ref forReview);
+
+    public void AddTagSkipped() => Interlocked.Increment(ref tagsSkipped);
+
     public ShardProgress Snapshot()
     {
         var l = Volatile.Read(ref labeled);
         var e = Volatile.Read(ref errors);
-        return new ShardProgress { Processed = l + e, Labeled = l, Errors = e };
+        return new ShardProgress { Processed = l + e, Labeled = l, Errors = e, ForReview = Volatile.Read(ref forReview), TagsSkipped = Volatile.Read(ref tagsSkipped) };
     }
 }

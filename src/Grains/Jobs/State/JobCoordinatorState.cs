@@ -73,6 +73,12 @@ public sealed class ShardSegmentRecord
     [Id(1)] public List<string> Silos { get; set; } = [];
 
     [Id(2)] public List<StoredShard> Shards { get; set; } = [];
+
+    /// <summary>Labeled images of this segment's done shards that met the review rule.</summary>
+    [Id(3)] public int ForReview { get; set; }
+
+    /// <summary>Labeled images of this segment's done shards whose blob was left untagged.</summary>
+    [Id(4)] public int TagsSkipped { get; set; }
 }
 
 /// <summary>One shard: a few dozen bytes, whatever its image count.</summary>
