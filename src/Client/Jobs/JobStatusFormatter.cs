@@ -86,6 +86,7 @@ public static class JobStatusFormatter
             w.WriteString("output", status.Spec.Output.ToString());
             w.WriteNumber("topK", status.Spec.TopK);
             w.WriteNumber("shardSize", status.Spec.ShardSize);
+            DataProductStatus.WriteJson(w, status);
             w.WriteEndObject();
         }
 
@@ -110,6 +111,7 @@ public static class JobStatusFormatter
         b.Append(c, $"submitted  {FormatTime(status.SubmittedAt)}\n");
         b.Append(c, $"started    {FormatTime(status.StartedAt)}\n");
         b.Append(c, $"ended      {FormatTime(status.EndedAt)}{(status.StartedAt is { } s && status.EndedAt is { } e ? $" (took {(e - s).TotalSeconds:0.0} s)" : "")}\n");
+        DataProductStatus.AppendText(b, status);
         if (status.FailureReason is { } reason)
         {
             b.Append(c, $"failure    {SecretRedaction.Redact(reason)}\n");

@@ -35,9 +35,13 @@ public static class BlobLabelTags
         {
             [LabelKey] = Value(label),
             [ScoreKey] = ScoreBucket(score),
-            [ModelKey] = Value(modelSha256 is { Length: >= 8 } sha ? $"{modelName}:{sha[..8]}" : modelName),
+            [ModelKey] = Value(ModelVersion(modelName, modelSha256)),
             [JobKey] = Value(jobId),
         };
+
+    /// <summary>A model version as tags and result files name it: <c>name:sha8</c>.</summary>
+    public static string ModelVersion(string modelName, string? modelSha256) =>
+        modelSha256 is { Length: >= 8 } sha ? $"{modelName}:{sha[..8]}" : modelName;
 
     /// <summary>A label (or any text) as a tag value: lowercase, characters outside the tag set replaced by <c>_</c>.</summary>
     public static string Value(string text)

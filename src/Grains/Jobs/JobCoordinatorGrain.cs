@@ -3,11 +3,13 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Contracts.Ledger;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs.Ledger;
 using MobileNet.Orleans.Grains.Jobs.State;
+using MobileNet.Orleans.Grains.Ledger;
 using MobileNet.Orleans.Grains.Storage;
 using Orleans.Concurrency;
 using Orleans.Runtime;
@@ -30,6 +32,7 @@ namespace MobileNet.Orleans.Grains.Jobs;
 [Reentrant]
 public sealed partial class JobCoordinatorGrain(
     JobStateStore store,
+    LedgerStore ledgers,
     JobStorage storage,
     StorageScope scope,
     JobMetrics metrics,
@@ -43,6 +46,8 @@ public sealed partial class JobCoordinatorGrain(
     private readonly CoordinatorOptions settings = options.Value;
     private readonly List<(DateTimeOffset At, long Processed)> rateSamples = [];
     private readonly List<string> listingBuffer = [];
+    private readonly List<string> listingETags = [];
+    private LedgerLookup? lookup;
     private readonly Dictionary<int, ETag> segmentTags = [];
     private JobCoordinatorState header = new();
     private ETag? headerTag;
@@ -123,8 +128,13 @@ public sealed partial class JobCoordinatorGrain(
                 : throw new ArgumentException($"job id '{JobKey}' is already used by another job");
         }
 
-        var model = await SubmitChecks.PinModelAsync(storage.Coordinator, spec);
-        await SubmitChecks.RequireSourceAsync(storage.Coordinator, spec);
+        var retry = spec.RetryOf is { } parent ? await DataProductChecks.RetryParentAsync(GrainFactory, spec, parent) : null;
+        // A retry labels with the version its parent used, so its rows fold into the same ledger.
+        var model = retry?.Model ?? await SubmitChecks.PinModelAsync(storage.Coordinator, spec);
+        if (retry is null)
+        {
+            await SubmitChecks.RequireSourceAsync(storage.Coordinator, spec);
+        }
         await storage.Coordinator.GetBlobContainerClient(spec.Output.Container).CreateIfNotExistsAsync();
         if (header.Spec is { } raced)
         {
@@ -140,6 +150,8 @@ public sealed partial class JobCoordinatorGrain(
             SubmittedAt = time.GetUtcNow(),
             SegmentSize = settings.SegmentSize,
             Model = model,
+            LedgerId = spec.Incremental ? LabelLedgerKey.Of(spec.Source, model.Sha256) : null,
+            RetryShardCount = retry?.ShardsTotal ?? 0,
         };
         header = created;
         ledger = NewLedger(created);
@@ -385,36 +397,58 @@ public sealed partial class JobCoordinatorGrain(
         var cut = 0;
         try
         {
-            cursor ??= SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
+            cursor ??= spec.RetryOf is { } parent
+                ? new ErrorRowsCursor(storage.Coordinator.GetBlobContainerClient(spec.Output.Container), spec.Output, parent, header.RetryShardCount, spec.RetryCodes, header.ListingCheckpoint)
+                : SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
+            if (FiltersByLedger && lookup is null)
+            {
+                // The ledger as it is now: blobs recorded with the same ETag are skipped.
+                var snapshot = await GrainFactory.GetGrain<ILabelLedgerGrain>(header.LedgerId!).GetSnapshotAsync();
+                lookup = new LedgerLookup(snapshot, ledgers.ReadSegmentAsync);
+            }
+
             do
             {
                 // Read a group of shards' names, write them as one manifest blob, then add the shards in order with the
                 // checkpoint after the last: one storage call per group keeps listing ahead of thousands of
                 // completions a second.
                 var ready = new List<IReadOnlyList<string>>();
+                var readyETags = new List<string>();
                 var end = false;
                 while (ready.Count < settings.ShardsPerManifestBlob && !end)
                 {
                     // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
                     var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, cancellationToken);
-                    foreach (var name in batch.Names)
+                    for (var i = 0; i < batch.Names.Count; i++)
                     {
+                        var name = batch.Names[i];
                         if (spec.ManifestBlob is not null && !scope.CanRead(spec.Source.Container, name))
                         {
                             throw new InvalidManifestException($"manifest '{spec.ManifestBlob}' names an image outside the storage scope jobs may read: '{ShardLedger.CleanReason(name)}'");
                         }
 
-                        if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
+                        if (excluded is not null && name.StartsWith(excluded, StringComparison.Ordinal))
                         {
-                            listingBuffer.Add(name);
+                            continue;
                         }
+
+                        var etag = batch.ETags?[i];
+                        if (lookup is not null && await lookup.IsLabeledAsync(name, etag, cancellationToken))
+                        {
+                            continue;
+                        }
+
+                        listingBuffer.Add(name);
+                        listingETags.Add(etag ?? "");
                     }
 
                     end = batch.End;
                     if (listingBuffer.Count >= spec.ShardSize || (end && listingBuffer.Count > 0))
                     {
                         ready.Add([.. listingBuffer]);
+                        readyETags.AddRange(listingETags);
                         listingBuffer.Clear();
+                        listingETags.Clear();
                     }
                 }
 
@@ -426,7 +460,7 @@ public sealed partial class JobCoordinatorGrain(
                         return;
                     }
 
-                    await CutShardsAsync(spec, ready, cancellationToken);
+                    await CutShardsAsync(spec, ready, FiltersByLedger ? readyETags : null, cancellationToken);
                     cut += ready.Count;
                 }
 
@@ -461,6 +495,8 @@ public sealed partial class JobCoordinatorGrain(
             listingRetryAt = time.GetUtcNow() + listingBackoff;
             lastStorageFailure = time.GetUtcNow();
             listingBuffer.Clear();
+            listingETags.Clear();
+            lookup = null;
             await ResetCursorAsync();
             LogListingRetry(logger, ex, JobKey, listingBackoff.TotalSeconds);
         }
@@ -477,12 +513,21 @@ public sealed partial class JobCoordinatorGrain(
         }
     }
 
-    private async Task CutShardsAsync(JobSpec spec, List<IReadOnlyList<string>> shards, CancellationToken cancellationToken)
+    /// <summary>An incremental job over a listing (not a retry): it skips what its ledger has and records the ETags it labels.</summary>
+    private bool FiltersByLedger => header.LedgerId is not null && Spec.RetryOf is null;
+
+    private async Task CutShardsAsync(JobSpec spec, List<IReadOnlyList<string>> shards, IReadOnlyList<string>? etags, CancellationToken cancellationToken)
     {
         var first = Ledger.ShardCount;
         var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, first);
-        var ranges = await ShardManifestFile.WriteGroupAsync(
-            storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), shards, cancellationToken);
+        var container = storage.Coordinator.GetBlobContainerClient(blob.Container);
+        if (etags is not null)
+        {
+            // Beside the group's names, line for line, before the shards exist: the ledger commit reads both.
+            await ShardManifestFile.WriteAsync(container.GetBlobClient(JobOutputLayout.ShardETags(spec.Output, JobKey, first).Prefix), etags, cancellationToken);
+        }
+
+        var ranges = await ShardManifestFile.WriteGroupAsync(container.GetBlobClient(blob.Prefix), shards, cancellationToken);
 
         // The records and the checkpoint change together (no await between), so any stored header matches its segments.
         for (var i = 0; i < shards.Count; i++)
@@ -602,15 +647,62 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
-        if (Ledger.ShardCount == 0)
+        if (Ledger.ShardCount == 0 && header.LedgerId is null && Spec.RetryOf is null)
         {
             await EndJobAsync(JobState.Failed, $"no images found under {Spec.Source}");
             return;
         }
 
-        if (Ledger.AllShardsFinished)
+        // An incremental job with nothing new, or a retry of a job without error rows, completes with no images.
+        if (Ledger.ShardCount == 0 || Ledger.AllShardsFinished)
         {
+            if (header.LedgerId is not null && !header.LedgerCommitted && !await TryCommitToLedgerAsync())
+            {
+                // Merging: housekeeping asks again; the job is completed once its images are in the ledger.
+                return;
+            }
+
             await EndJobAsync(JobState.Completed, null);
+        }
+    }
+
+    private async Task<bool> TryCommitToLedgerAsync()
+    {
+        if (Ledger.ShardCount == 0)
+        {
+            // Nothing labeled: the ledger stays as it is.
+            header.LedgerCommitted = true;
+            headerDirty = true;
+            return true;
+        }
+
+        try
+        {
+            var spec = Spec;
+            var committed = await GrainFactory.GetGrain<ILabelLedgerGrain>(header.LedgerId!).CommitAsync(new LedgerCommit
+            {
+                JobId = JobKey,
+                Source = spec.Source,
+                ModelSha256 = header.Model!.Sha256,
+                Output = spec.Output,
+                ShardCount = Ledger.ShardCount,
+                HasETags = FiltersByLedger,
+                TopK = spec.TopK,
+            });
+            if (committed)
+            {
+                header.LedgerCommitted = true;
+                headerDirty = true;
+                LogLedgerCommitted(logger, JobKey, header.LedgerId!);
+            }
+
+            return committed;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            lastStorageFailure = time.GetUtcNow();
+            LogStorageRetry(logger, ex, JobKey, "committing the job's images into its ledger");
+            return false;
         }
     }
 
@@ -793,6 +885,10 @@ public sealed partial class JobCoordinatorGrain(
         Registered = header.Registered,
         EndRecorded = header.EndRecorded,
         SegmentSize = header.SegmentSize,
+        Model = header.Model,
+        LedgerId = header.LedgerId,
+        LedgerCommitted = header.LedgerCommitted,
+        RetryShardCount = header.RetryShardCount,
     };
 
     private async Task TryFlushAsync()
@@ -933,6 +1029,9 @@ public sealed partial class JobCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: state was changed by another activation; deactivating to reload it")]
     private static partial void LogInconsistentState(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: its images are committed into ledger {LedgerId}")]
+    private static partial void LogLedgerCommitted(ILogger logger, string jobId, string ledgerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: completion from {Silo} names a lease this shard never had; ignored")]
     private static partial void LogUnknownLease(ILogger logger, string jobId, int shardId, string silo);

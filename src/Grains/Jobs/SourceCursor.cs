@@ -6,7 +6,11 @@ using MobileNet.Orleans.Contracts.Jobs;
 namespace MobileNet.Orleans.Grains.Jobs;
 
 /// <summary>One read of the source: some image names, and whether the source is exhausted.</summary>
-internal readonly record struct SourceBatch(IReadOnlyList<string> Names, bool End);
+internal readonly record struct SourceBatch(IReadOnlyList<string> Names, bool End)
+{
+    /// <summary>Each name's ETag (same order) where the cursor lists blobs; null for a manifest or a retry.</summary>
+    public IReadOnlyList<string>? ETags { get; init; }
+}
 
 /// <summary>
 /// Reads a job's image names page by page. <see cref="Checkpoint"/> marks the position after the last batch returned,
@@ -44,7 +48,7 @@ internal sealed class ContainerListingCursor : SourceCursor
     private readonly BlobContainerClient container;
     private readonly string prefix;
     private readonly int pageSize;
-    private readonly Queue<string> page = new();
+    private readonly Queue<(string Name, string ETag)> page = new();
     private string? pageToken;
     private string? nextToken;
     private string? lastTaken;
@@ -71,13 +75,15 @@ internal sealed class ContainerListingCursor : SourceCursor
         }
 
         var names = new List<string>(Math.Min(Math.Max(max, 0), page.Count));
-        while (names.Count < max && page.TryDequeue(out var name))
+        var etags = new List<string>(names.Capacity);
+        while (names.Count < max && page.TryDequeue(out var item))
         {
-            names.Add(name);
-            lastTaken = name;
+            names.Add(item.Name);
+            etags.Add(item.ETag);
+            lastTaken = item.Name;
         }
 
-        return new SourceBatch(names, page.Count == 0 && lastPage);
+        return new SourceBatch(names, page.Count == 0 && lastPage) { ETags = etags };
     }
 
     private async Task ReadPageAsync(CancellationToken cancellationToken)
@@ -87,12 +93,14 @@ internal sealed class ContainerListingCursor : SourceCursor
         var options = new GetBlobsOptions { Prefix = prefix.Length == 0 ? null : prefix };
         var pages = container.GetBlobsAsync(options, cancellationToken).AsPages(pageToken, pageSize);
         var names = new List<string>();
+        var etags = new List<string>();
         string? continuation = null;
         await foreach (var result in pages.WithCancellation(cancellationToken))
         {
             foreach (var item in result.Values)
             {
                 names.Add(item.Name);
+                etags.Add(item.Properties.ETag?.ToString() ?? "");
             }
 
             continuation = string.IsNullOrEmpty(result.ContinuationToken) ? null : result.ContinuationToken;
@@ -114,7 +122,7 @@ internal sealed class ContainerListingCursor : SourceCursor
 
         for (var i = start; i < names.Count; i++)
         {
-            page.Enqueue(names[i]);
+            page.Enqueue((names[i], etags[i]));
         }
     }
 }

@@ -49,6 +49,15 @@ public sealed class JobCoordinatorState
 
     /// <summary>The model version read from the model store at submit; every lease carries it.</summary>
     [Id(15)] public PinnedModel? Model { get; set; }
+
+    /// <summary>The incremental ledger the job filters against and commits into (null: not incremental).</summary>
+    [Id(16)] public string? LedgerId { get; set; }
+
+    /// <summary>The job's images are in its ledger; only then is an incremental job completed.</summary>
+    [Id(17)] public bool LedgerCommitted { get; set; }
+
+    /// <summary>For a retry: how many shards the retried job has (their result blobs are the retry's source).</summary>
+    [Id(18)] public int RetryShardCount { get; set; }
 }
 
 [GenerateSerializer, Alias("mobilenet.shard-status")]

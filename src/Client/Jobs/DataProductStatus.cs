@@ -1,0 +1,52 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using MobileNet.Orleans.Contracts.Jobs;
+
+namespace MobileNet.Orleans.Client.Jobs;
+
+/// <summary>The status lines of the data-product options (tags, review queue, incremental, retry), beside the job's core status.</summary>
+internal static class DataProductStatus
+{
+    public static void WriteJson(Utf8JsonWriter w, JobStatus status)
+    {
+        var spec = status.Spec;
+        w.WriteBoolean("incremental", spec.Incremental);
+        if (spec.RetryOf is { } parent)
+        {
+            w.WriteString("retryOf", parent);
+        }
+
+        if (spec.TagBlobs)
+        {
+            w.WriteBoolean("tagBlobs", true);
+            w.WriteNumber("tagsSkipped", status.TagsSkipped);
+        }
+
+        if (spec.ReviewBelow is not null || spec.ReviewMargin is not null)
+        {
+            w.WriteNumber("forReview", status.ForReview);
+        }
+    }
+
+    public static void AppendText(StringBuilder b, JobStatus status)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var spec = status.Spec;
+        if (spec.Incremental || spec.RetryOf is not null)
+        {
+            b.Append(c, $"mode       {(spec.Incremental ? "incremental (only new or changed blobs)" : "")}{(spec.Incremental && spec.RetryOf is not null ? "; " : "")}{(spec.RetryOf is { } p ? $"retry of {p}{(spec.RetryCodes.Count > 0 ? $" (codes {string.Join(',', spec.RetryCodes)})" : "")}" : "")}\n");
+        }
+
+        if (spec.TagBlobs)
+        {
+            b.Append(c, $"tags       written on labeled source blobs; {status.TagsSkipped} left untagged (no room beside the blob's own tags, or the blob changed)\n");
+        }
+
+        if (spec.ReviewBelow is not null || spec.ReviewMargin is not null)
+        {
+            var rules = string.Join(" or ", new[] { spec.ReviewBelow is { } below ? $"top-1 < {below.ToString(c)}" : null, spec.ReviewMargin is { } margin ? $"top-1 - top-2 < {margin.ToString(c)}" : null }.Where(r => r is not null));
+            b.Append(c, $"review     {status.ForReview} image(s) for review ({rules}); list them with 'mobilenet results {status.JobId} --review'\n");
+        }
+    }
+}
