@@ -162,7 +162,7 @@ public sealed class StorageScope
         {
             throw new ArgumentException(tag.Count == 0
                 ? $"--tag-blobs: this cluster lets no job write tags onto source blobs (StorageScope:Tag is empty)"
-                : $"--tag-blobs: source '{spec.Source}' is outside the storage scope jobs may tag ({Describe(tag)})");
+                : $"--tag-blobs: source '{spec.Source}' is outside the storage scope jobs may tag (StorageScope:Tag, {Describe(tag)})");
         }
     }
 

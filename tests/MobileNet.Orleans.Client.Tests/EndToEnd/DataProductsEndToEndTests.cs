@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using Azure.Storage.Blobs;
+using MobileNet.Inference;
+using MobileNet.Orleans.Client.Tests.Results;
+using MobileNet.Orleans.Contracts.Labels;
+using MobileNet.Orleans.Testing;
+using Xunit.Abstractions;
+
+namespace MobileNet.Orleans.Client.Tests.EndToEnd;
+
+/// <summary>
+/// Issue 12 against real silo processes and Azurite, through the CLI: labels written onto the blobs and found again,
+/// results as Parquet and Label Studio tasks, the review queue; incremental jobs, results --latest and retry. With
+/// MOBILENET_FIXTURES the fixture photos and the Model Zoo model; without, generated images and a generated model.
+/// </summary>
+[Trait("Category", "E2E"), Collection(EndToEndCollection.Name)]
+public sealed class DataProductsEndToEndTests(ITestOutputHelper output)
+{
+    [SkippableFact]
+    public async Task TagBlobs_Photos_FindReturnsExactlyEachClassKeepsUserTagsAndETags()
+    {
+        var storage = TestStorage.RequireConnectionString();
+        using var temp = new TempDirectory();
+        var (model, photos) = Inputs(temp, 48);
+        await using var cluster = new SiloProcessCluster(storage);
+        await cluster.StartSilosAsync(1);
+        var modelName = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+        // Tagging is allowed only inside StorageScope:Tag (t-tag-* for the test silos).
+        var container = "t-tag-" + Guid.NewGuid().ToString("N")[..16];
+        await RunOkAsync(["models", "upload", modelName, "--file", model, .. cluster.StorageArgs]);
+        await RunOkAsync(["upload", photos, "--to", container + "/photos", .. cluster.StorageArgs]);
+
+        var blobs = TestStorage.CreateService().GetBlobContainerClient(container);
+        var names = new List<string>();
+        await foreach (var item in blobs.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = "photos/" }))
+        {
+            names.Add(item.Name);
+        }
+
+        // The user's own tags: one blob with two (they stay, ours join them), one with seven (no room for our four).
+        var withTags = names[1];
+        var full = names[2];
+        var userTags = new Dictionary<string, string> { ["team"] = "vision", ["camera"] = "north-gate" };
+        var fullTags = Enumerable.Range(0, 7).ToDictionary(i => $"user-{i}", i => $"v{i}");
+        await blobs.GetBlobClient(withTags).SetTagsAsync(userTags);
+        await blobs.GetBlobClient(full).SetTagsAsync(fullTags);
+        var etagsBefore = await ETagsAsync(blobs);
+
+        var refused = await Cli.RunAsync(["submit", "--source", TestStorage.UniqueContainer("notag") + "/photos", "--model", modelName, "--tag-blobs", .. cluster.ClientArgs]);
+        Assert.Equal(ExitCodes.BadInput, refused.ExitCode);
+        Assert.Contains("StorageScope:Tag", refused.Stderr, StringComparison.Ordinal);
+
+        var submit = await RunOkAsync(["submit", "--source", container + "/photos", "--model", modelName, "--shard-size", "16", "--tag-blobs", "--review-below", "0.5", "--review-margin", "0.1", "--wait", .. cluster.ClientArgs]);
+        var jobId = submit.Stdout.TrimEnd().Split('\n')[^1];
+        var jsonl = Path.Combine(temp.Path, "results.jsonl");
+        await RunOkAsync(["results", jobId, "-o", jsonl, .. cluster.ClientArgs]);
+        var records = File.ReadAllLines(jsonl).Select(LabelingRecordFormat.ParseJsonLine).ToList();
+        Assert.Equal(names.Order(StringComparer.Ordinal), records.Select(r => r.Image));
+        var labeled = records.Where(r => r.Succeeded).ToList();
+
+        // Tags: the ETag of every blob is unchanged, the user's tags survive, a full blob is left alone and counted.
+        Assert.Equal(etagsBefore, await ETagsAsync(blobs));
+        var kept = (await blobs.GetBlobClient(withTags).GetTagsAsync()).Value.Tags;
+        Assert.All(userTags, t => Assert.Equal(t.Value, kept[t.Key]));
+        Assert.Equal(userTags.Count + BlobLabelTags.OwnTagCount, kept.Count);
+        Assert.Equal(jobId, kept[BlobLabelTags.JobKey]);
+        Assert.Equal(fullTags.OrderBy(t => t.Key), (await blobs.GetBlobClient(full).GetTagsAsync()).Value.Tags.OrderBy(t => t.Key));
+        var review = new ReviewRule(0.5f, 0.1f);
+        var expectedReview = labeled.Where(r => review.Needs(r.Labels.Select(l => l.Score).ToArray())).ToList();
+        var status = await RunOkAsync(["status", jobId, "--json", .. cluster.ClientArgs]);
+        using (var json = JsonDocument.Parse(status.Stdout))
+        {
+            Assert.Equal(labeled.Any(r => r.Image == full) ? 1 : 0, json.RootElement.GetProperty("tagsSkipped").GetInt64());
+            Assert.Equal(expectedReview.Count, json.RootElement.GetProperty("forReview").GetInt64());
+        }
+
+        // find: three classes, each exactly the blobs whose top-1 it is (the untagged full blob excepted).
+        var classes = labeled.GroupBy(r => r.Labels[0].Label).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(3).ToList();
+        foreach (var group in classes)
+        {
+            var found = await RunOkAsync(["find", "--label", group.Key, "--source", container + "/photos", .. cluster.StorageArgs]);
+            var expected = group.Where(r => r.Image != full).Select(r => $"{container}/{r.Image}").Order(StringComparer.Ordinal);
+            Assert.Equal(expected, found.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+        }
+
+        var top = classes[0];
+        var bar = top.Min(r => r.Labels[0].Score);
+        var minScore = (Math.Floor(bar * 100) / 100).ToString("0.00", CultureInfo.InvariantCulture);
+        var confident = await RunOkAsync(["find", "--label", top.Key, "--min-score", minScore, "--source", container + "/photos", "--manifest", .. cluster.StorageArgs]);
+        Assert.Equal(top.Where(r => r.Image != full).Select(r => r.Image).Order(StringComparer.Ordinal), confident.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+
+        // Parquet, read by the low-level reader: the same rows as the JSONL file.
+        var parquet = Path.Combine(temp.Path, "results.parquet");
+        await RunOkAsync(["results", jobId, "-o", parquet, .. cluster.ClientArgs]);
+        var (rows, _, _) = await ParquetLowLevelReader.ReadAsync(parquet);
+        Assert.Equal(File.ReadAllLines(jsonl), rows.Select(r => LabelingRecordFormat.ToJsonLine(r.Record)));
+        Assert.All(rows, r => Assert.Equal(jobId, r.JobId));
+
+        // The review queue as Label Studio tasks: the import format, by ascending score, exactly the images the rule picks.
+        var tasksFile = Path.Combine(temp.Path, "review.json");
+        await RunOkAsync(["results", jobId, "--review", "--format", "labelstudio", "-o", tasksFile, .. cluster.ClientArgs]);
+        using (var tasks = JsonDocument.Parse(File.ReadAllText(tasksFile)))
+        {
+            var list = tasks.RootElement.EnumerateArray().ToList();
+            list.ForEach(t => LabelStudioTaskFormat.Validate(t, "choice", "image"));
+            Assert.Equal(expectedReview.OrderBy(r => r.Labels[0].Score).ThenBy(r => r.Image, StringComparer.Ordinal).Select(r => r.Image), list.Select(t => t.GetProperty("data").GetProperty("name").GetString()));
+            Assert.All(list, t => Assert.Contains($"/{container}/photos/", t.GetProperty("data").GetProperty("image").GetString(), StringComparison.Ordinal));
+        }
+
+        output.WriteLine($"{records.Count} images, {labeled.Count} labeled, {expectedReview.Count} for review; classes checked: {string.Join(", ", classes.Select(c => $"{c.Key} ({c.Count()})"))}");
+    }
+
+    private (string Model, string Photos) Inputs(TempDirectory temp, int generated)
+    {
+        if (TestData.FixturesRoot is { } fixtures)
+        {
+            return (Path.Combine(fixtures, "models", "mobilenetv2-12-int8.onnx"), Path.Combine(fixtures, "photos", "imagenet-sample-200"));
+        }
+
+        output.WriteLine($"MOBILENET_FIXTURES not set: generated model and {generated} generated images");
+        var model = TestData.WriteGeneratedModel(temp.Path);
+        for (var i = 0; i < generated; i++)
+        {
+            temp.File(Path.Combine("photos", $"gen-{i:D3}.jpg"), TestData.GeneratedJpeg(i));
+        }
+
+        return (model, Path.Combine(temp.Path, "photos"));
+    }
+
+    private static async Task<List<(string Name, string ETag)>> ETagsAsync(BlobContainerClient container)
+    {
+        var list = new List<(string, string)>();
+        await foreach (var item in container.GetBlobsAsync(new Azure.Storage.Blobs.Models.GetBlobsOptions { Prefix = "photos/" }))
+        {
+            list.Add((item.Name, item.Properties.ETag!.Value.ToString()));
+        }
+
+        return list;
+    }
+
+    private async Task<(string Stdout, string Stderr)> RunOkAsync(string[] args)
+    {
+        var (code, stdout, stderr) = await Cli.RunAsync(args);
+        output.WriteLine($"$ mobilenet {args[0]} ... -> {code}\n{stderr.TrimEnd()}");
+        Assert.True(code == ExitCodes.Success, $"mobilenet {string.Join(' ', args.TakeWhile(a => a != "--storage"))} exited {code}: {stderr}");
+        return (stdout, stderr);
+    }
+}
