@@ -11,9 +11,9 @@ namespace MobileNet.Orleans.Grains.Jobs;
 /// read from its result blobs in shard order, so a retry of a listing job is in name order like its parent. The
 /// checkpoint is the shard to read next and the rows already taken from it.
 /// </summary>
-internal sealed class ErrorRowsCursor(BlobContainerClient container, BlobPath output, string parentJob, int shardCount, IReadOnlyCollection<string> codes, string? checkpoint) : SourceCursor
+internal sealed class ErrorRowsCursor(BlobContainerClient container, BlobContainerClient source, BlobPath output, string parentJob, int shardCount, IReadOnlyCollection<string> codes, string? checkpoint) : SourceCursor
 {
-    private readonly Queue<string> pending = new();
+    private readonly Queue<(string Name, string ETag)> pending = new();
     private int shard = Parse(checkpoint).Shard;
     private int skip = Parse(checkpoint).Taken;
     private int taken;
@@ -24,6 +24,7 @@ internal sealed class ErrorRowsCursor(BlobContainerClient container, BlobPath ou
     public override async Task<SourceBatch> ReadAsync(int max, CancellationToken cancellationToken)
     {
         var names = new List<string>(Math.Max(0, max));
+        var etags = new List<string>(names.Capacity);
         while (names.Count < max)
         {
             if (pending.Count == 0)
@@ -45,11 +46,13 @@ internal sealed class ErrorRowsCursor(BlobContainerClient container, BlobPath ou
                 continue;
             }
 
-            names.Add(pending.Dequeue());
+            var (name, etag) = pending.Dequeue();
+            names.Add(name);
+            etags.Add(etag);
             taken++;
         }
 
-        return new SourceBatch(names, shard >= shardCount || (pending.Count == 0 && loaded && shard == shardCount - 1));
+        return new SourceBatch(names, shard >= shardCount || (pending.Count == 0 && loaded && shard == shardCount - 1)) { ETags = etags };
     }
 
     /// <summary>The code of an error row: the text before the first ':' (<c>not-an-image: ...</c>).</summary>
@@ -74,6 +77,7 @@ internal sealed class ErrorRowsCursor(BlobContainerClient container, BlobPath ou
         }
 
         var index = 0;
+        var names = new List<string>();
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using var row = JsonDocument.Parse(line);
@@ -92,7 +96,26 @@ internal sealed class ErrorRowsCursor(BlobContainerClient container, BlobPath ou
                 continue;
             }
 
-            pending.Enqueue(row.RootElement.GetProperty("image").GetString()!);
+            names.Add(row.RootElement.GetProperty("image").GetString()!);
+        }
+
+        // Each image's ETag as it is now (what the retry labels), so an incremental ledger records the right version.
+        var etags = new string[names.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, names.Count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            try
+            {
+                etags[i] = ListingCheckpoint.NormalizeETag((await source.GetBlobClient(names[i]).GetPropertiesAsync(cancellationToken: ct)).Value.ETag.ToString());
+            }
+            catch (RequestFailedException ex) when (ex.Status is 404 or 400)
+            {
+                // Gone (it becomes a not-found row again), or a name storage cannot address.
+                etags[i] = "";
+            }
+        });
+        for (var i = 0; i < names.Count; i++)
+        {
+            pending.Enqueue((names[i], etags[i]));
         }
 
         taken = skip;

@@ -398,7 +398,7 @@ public sealed partial class JobCoordinatorGrain(
         try
         {
             cursor ??= spec.RetryOf is { } parent
-                ? new ErrorRowsCursor(storage.Coordinator.GetBlobContainerClient(spec.Output.Container), spec.Output, parent, header.RetryShardCount, spec.RetryCodes, header.ListingCheckpoint)
+                ? new ErrorRowsCursor(storage.Coordinator.GetBlobContainerClient(spec.Output.Container), storage.Coordinator.GetBlobContainerClient(spec.Source.Container), spec.Output, parent, header.RetryShardCount, spec.RetryCodes, header.ListingCheckpoint)
                 : SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
             if (FiltersByLedger && lookup is null)
             {
@@ -460,7 +460,7 @@ public sealed partial class JobCoordinatorGrain(
                         return;
                     }
 
-                    await CutShardsAsync(spec, ready, FiltersByLedger ? readyETags : null, cancellationToken);
+                    await CutShardsAsync(spec, ready, header.LedgerId is not null ? readyETags : null, cancellationToken);
                     cut += ready.Count;
                 }
 
@@ -686,7 +686,7 @@ public sealed partial class JobCoordinatorGrain(
                 ModelSha256 = header.Model!.Sha256,
                 Output = spec.Output,
                 ShardCount = Ledger.ShardCount,
-                HasETags = FiltersByLedger,
+                HasETags = true,
                 TopK = spec.TopK,
             });
             if (committed)

@@ -100,7 +100,7 @@ internal sealed class ContainerListingCursor : SourceCursor
             foreach (var item in result.Values)
             {
                 names.Add(item.Name);
-                etags.Add(item.Properties.ETag?.ToString() ?? "");
+                etags.Add(ListingCheckpoint.NormalizeETag(item.Properties.ETag?.ToString()));
             }
 
             continuation = string.IsNullOrEmpty(result.ContinuationToken) ? null : result.ContinuationToken;
@@ -131,6 +131,9 @@ internal sealed class ContainerListingCursor : SourceCursor
 internal static class ListingCheckpoint
 {
     private const char Separator = '\n';
+
+    /// <summary>An ETag as the ledger stores it: listings give it bare, response headers quoted.</summary>
+    public static string NormalizeETag(string? etag) => etag?.Trim().Trim('"') ?? "";
 
     public static string? Format(string? token, string? lastTaken) =>
         token is null && lastTaken is null ? null : $"{token}{Separator}{lastTaken}";

@@ -111,6 +111,110 @@ public sealed class DataProductsEndToEndTests(ITestOutputHelper output)
         output.WriteLine($"{records.Count} images, {labeled.Count} labeled, {expectedReview.Count} for review; classes checked: {string.Join(", ", classes.Select(c => $"{c.Key} ({c.Count()})"))}");
     }
 
+    [SkippableFact]
+    public async Task Incremental_GrowAndOverwriteThenRetry_LatestHasEveryBlobOnceNewestWins()
+    {
+        var storage = TestStorage.RequireConnectionString();
+        using var temp = new TempDirectory();
+        var (model, photos) = Inputs(temp, 40);
+        var files = Directory.GetFiles(photos).Where(f => Commands.UploadCommand.ImageExtensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+        // N = base photos + 3 blobs that are not images (3% error rows with the fixtures: 97 + 3).
+        var baseCount = Math.Min(97, files.Count - 10);
+        var n = baseCount + 3;
+        var step = Math.Max(1, (int)Math.Round(n * 0.05));
+        await using var cluster = new SiloProcessCluster(storage);
+        await cluster.StartSilosAsync(1);
+        var modelName = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+        var container = TestStorage.UniqueContainer("inc");
+        var source = container + "/photos";
+        await RunOkAsync(["models", "upload", modelName, "--file", model, .. cluster.StorageArgs]);
+        var blobs = TestStorage.CreateService().GetBlobContainerClient(container);
+        await blobs.CreateIfNotExistsAsync();
+        async Task PutAsync(string name, string file) => await blobs.GetBlobClient("photos/" + name).UploadAsync(file, overwrite: true);
+        foreach (var file in files.Take(baseCount))
+        {
+            await PutAsync(Path.GetFileName(file), file);
+        }
+
+        var broken = Enumerable.Range(0, 3).Select(i => $"zz-broken-{i}.jpg").ToList();
+        foreach (var name in broken)
+        {
+            await blobs.GetBlobClient("photos/" + name).UploadAsync(BinaryData.FromString("not a picture"), overwrite: true);
+        }
+
+        var first = await SubmitAsync(cluster, ["--source", source, "--model", modelName, "--shard-size", "16", "--incremental"]);
+        var firstRows = await ResultsAsync(cluster, temp, first);
+        Assert.Equal(n, firstRows.Count);
+        Assert.Equal(3, firstRows.Values.Count(r => !r.Succeeded));
+
+        // 5% new photos, 5% overwritten with other photos.
+        var added = files.Skip(baseCount).Take(step).Select(f => (Name: "new-" + Path.GetFileName(f), File: f)).ToList();
+        var overwritten = files.Take(step).Zip(files.Skip(baseCount + step).Take(step), (old, other) => (Name: Path.GetFileName(old), File: other)).ToList();
+        foreach (var (name, file) in added.Concat(overwritten))
+        {
+            await PutAsync(name, file);
+        }
+
+        var second = await SubmitAsync(cluster, ["--source", source, "--model", modelName, "--shard-size", "16", "--incremental"]);
+        var secondRows = await ResultsAsync(cluster, temp, second);
+        Assert.Equal(added.Concat(overwritten).Select(a => "photos/" + a.Name).Order(StringComparer.Ordinal), secondRows.Keys.Order(StringComparer.Ordinal));
+
+        var latest = await LatestAsync(cluster, temp, source, modelName);
+        Assert.Equal(n + step, latest.Count);
+        Assert.Equal(latest.Select(r => r.Record.Image).Distinct().Order(StringComparer.Ordinal), latest.Select(r => r.Record.Image));
+        foreach (var (record, job) in latest)
+        {
+            var expected = secondRows.TryGetValue(record.Image, out var newer) ? (newer, second) : (firstRows[record.Image], first);
+            Assert.Equal(expected, (record, job));
+        }
+
+        // The broken blobs are fixed, then only their error rows are labeled again and folded into --latest.
+        foreach (var (name, file) in broken.Zip(files.Skip(baseCount + (2 * step)).Take(3)))
+        {
+            await PutAsync(name, file);
+        }
+
+        var retry = await RunOkAsync(["retry", first, "--wait", .. cluster.ClientArgs]);
+        var retryId = retry.Stdout.TrimEnd().Split('\n')[^1];
+        var retryRows = await ResultsAsync(cluster, temp, retryId);
+        Assert.Equal(broken.Select(b => "photos/" + b), retryRows.Keys.Order(StringComparer.Ordinal));
+        Assert.All(retryRows.Values, r => Assert.True(r.Succeeded, r.Error));
+        var folded = await LatestAsync(cluster, temp, source, modelName);
+        Assert.Equal(n + step, folded.Count);
+        Assert.Equal(folded.Select(r => r.Record.Image).Distinct().Order(StringComparer.Ordinal), folded.Select(r => r.Record.Image));
+        Assert.All(folded, r => Assert.True(r.Record.Succeeded));
+        Assert.Equal(broken.Select(b => "photos/" + b), folded.Where(r => r.JobId == retryId).Select(r => r.Record.Image));
+
+        // Nothing changed since: an incremental job finds nothing to label and completes.
+        var idle = await SubmitAsync(cluster, ["--source", source, "--model", modelName, "--incremental"]);
+        var idleStatus = await RunOkAsync(["status", idle, "--json", .. cluster.ClientArgs]);
+        using var json = JsonDocument.Parse(idleStatus.Stdout);
+        Assert.Equal("Completed", json.RootElement.GetProperty("state").GetString());
+        Assert.Equal(0, json.RootElement.GetProperty("totalImages").GetInt64());
+        output.WriteLine($"N={n}: second job {secondRows.Count} images, retry {retryRows.Count}, latest {folded.Count} rows from {folded.Select(r => r.JobId).Distinct().Count()} jobs");
+    }
+
+    private async Task<string> SubmitAsync(SiloProcessCluster cluster, string[] args)
+    {
+        var submit = await RunOkAsync(["submit", .. args, "--wait", .. cluster.ClientArgs]);
+        return submit.Stdout.TrimEnd().Split('\n')[^1];
+    }
+
+    private async Task<Dictionary<string, LabelingRecord>> ResultsAsync(SiloProcessCluster cluster, TempDirectory temp, string jobId)
+    {
+        var file = Path.Combine(temp.Path, jobId + ".jsonl");
+        await RunOkAsync(["results", jobId, "-o", file, .. cluster.ClientArgs]);
+        return File.ReadAllLines(file).Select(LabelingRecordFormat.ParseJsonLine).ToDictionary(r => r.Image, StringComparer.Ordinal);
+    }
+
+    /// <summary>results --latest as Parquet: the rows with the job that labeled each.</summary>
+    private async Task<List<(LabelingRecord Record, string JobId)>> LatestAsync(SiloProcessCluster cluster, TempDirectory temp, string source, string modelName)
+    {
+        var file = Path.Combine(temp.Path, "latest-" + Guid.NewGuid().ToString("N")[..6] + ".parquet");
+        await RunOkAsync(["results", "--latest", source, "--model", modelName, "-o", file, .. cluster.ClientArgs]);
+        return (await ParquetLowLevelReader.ReadAsync(file)).Rows;
+    }
+
     private (string Model, string Photos) Inputs(TempDirectory temp, int generated)
     {
         if (TestData.FixturesRoot is { } fixtures)
