@@ -16,8 +16,13 @@ internal sealed class SubmitDataOptions
     private readonly Option<string?> reviewMargin = new("--review-margin") { Description = "images whose top-1 minus top-2 score is below this (0..1) go to the review queue" };
     private readonly Option<bool> incremental = new("--incremental") { Description = "label only blobs that are new or changed (name + ETag) since the last incremental job on this source and model; see 'mobilenet results --latest'" };
 
+    private readonly Option<bool> follow = new("--follow") { Description = "keep the job open: relist the source every --every and label what arrived (each blob once, via the ledger), until 'mobilenet cancel'" };
+    private readonly Option<string?> every = new("--every") { Description = "with --follow: how often to relist, e.g. 30s, 5m, 1h (default 30s)" };
+
     public SubmitDataOptions(Command command)
     {
+        command.Options.Add(follow);
+        command.Options.Add(every);
         command.Options.Add(tagBlobs);
         command.Options.Add(reviewBelow);
         command.Options.Add(reviewMargin);
@@ -31,7 +36,9 @@ internal sealed class SubmitDataOptions
             TagBlobs = parse.GetValue(tagBlobs),
             ReviewBelow = ParseFraction("--review-below", parse.GetValue(reviewBelow)),
             ReviewMargin = ParseFraction("--review-margin", parse.GetValue(reviewMargin)),
-            Incremental = parse.GetValue(incremental),
+            // --follow keeps a ledger of what it labeled, so it is incremental by nature.
+            Incremental = parse.GetValue(incremental) || parse.GetValue(follow),
+            FollowEvery = FollowPeriod(parse.GetValue(follow), parse.GetValue(every)),
         };
         try
         {
@@ -43,6 +50,29 @@ internal sealed class SubmitDataOptions
         }
 
         return applied;
+    }
+
+    private static TimeSpan? FollowPeriod(bool follow, string? every)
+    {
+        if (!follow)
+        {
+            return every is null ? null : throw new CliUsageException("--every needs --follow");
+        }
+
+        if (every is null)
+        {
+            return TimeSpan.FromSeconds(30);
+        }
+
+        var text = every.Trim().ToLowerInvariant();
+        var unit = text.Length > 0 ? text[^1] : ' ';
+        var scale = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, _ => 0 };
+        if (scale == 0 || !double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount) || !double.IsFinite(amount) || amount <= 0)
+        {
+            throw new CliUsageException($"--every '{every}' must be a period like 30s, 5m or 1h");
+        }
+
+        return TimeSpan.FromSeconds(amount * scale);
     }
 
     public static float? ParseFraction(string option, string? value)

@@ -27,12 +27,46 @@ internal static class DataProductStatus
         {
             w.WriteNumber("forReview", status.ForReview);
         }
+
+        if (spec.FollowEvery is { } every)
+        {
+            w.WriteNumber("followEverySeconds", every.TotalSeconds);
+            w.WriteNumber("followRounds", status.FollowRounds);
+        }
+
+        w.WriteNumber("labeledLastMinute", status.LabeledLastMinute);
+        w.WriteNumber("labeledLastHour", status.LabeledLastHour);
+        WriteNumberOrNull(w, "lagSeconds", status.LagSeconds);
+        WriteNumberOrNull(w, "maxLagLastHourSeconds", status.MaxLagLastHourSeconds);
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, Math.Round(v, 1));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
     }
 
     public static void AppendText(StringBuilder b, JobStatus status)
     {
         var c = CultureInfo.InvariantCulture;
         var spec = status.Spec;
+        if (spec.FollowEvery is { } every)
+        {
+            b.Append(c, $"follow     relists every {every.TotalSeconds:0.#} s until cancelled; {status.FollowRounds} round(s) done\n");
+        }
+
+        if (spec.FollowEvery is not null || status.LabeledLastMinute > 0 || status.LabeledLastHour > 0)
+        {
+            var lag = status.LagSeconds is { } l ? $"{l:0.0} s (max {status.MaxLagLastHourSeconds ?? l:0.0} s in the last hour)" : "-";
+            b.Append(c, $"recent     {status.LabeledLastMinute} images in the last minute, {status.LabeledLastHour} in the last hour; lag from blob creation to label {lag}\n");
+        }
+
         if (spec.Incremental || spec.RetryOf is not null)
         {
             b.Append(c, $"mode       {(spec.Incremental ? "incremental (only new or changed blobs)" : "")}{(spec.Incremental && spec.RetryOf is not null ? "; " : "")}{(spec.RetryOf is { } p ? $"retry of {p}{(spec.RetryCodes.Count > 0 ? $" (codes {string.Join(',', spec.RetryCodes)})" : "")}" : "")}\n");

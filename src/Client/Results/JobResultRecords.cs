@@ -16,7 +16,8 @@ public static class JobResultRecords
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(status);
         var lines = reader.ReadAsync(status.ShardsTotal, cancellationToken);
-        if (status.Spec.ManifestBlob is null)
+        // A follow job's rounds each list in name order, but a later round's names may sort before an earlier one's.
+        if (status.Spec.ManifestBlob is null && status.Spec.FollowEvery is null)
         {
             await foreach (var line in ListingOrderCheck.CheckAsync(lines, cancellationToken).ConfigureAwait(false))
             {

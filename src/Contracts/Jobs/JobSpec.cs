@@ -44,13 +44,16 @@ public sealed record JobSpec
     /// <summary>With <see cref="RetryOf"/>: only error rows with one of these codes (empty: every error row).</summary>
     [Id(13)] public IReadOnlyList<string> RetryCodes { get; init; } = [];
 
+    /// <summary>Keep the job open: relist the source this often and label what arrived (implies <see cref="Incremental"/>), until cancelled.</summary>
+    [Id(14)] public TimeSpan? FollowEvery { get; init; }
+
     // Records compare lists by reference: a retried submit of the same spec must compare equal by content.
     public bool Equals(JobSpec? other) =>
         other is not null && Source == other.Source && ManifestBlob == other.ManifestBlob && ModelName == other.ModelName &&
         TopK == other.TopK && ShardSize == other.ShardSize && Output == other.Output && MaxErrors == other.MaxErrors &&
         MaxShardAttempts == other.MaxShardAttempts && TagBlobs == other.TagBlobs && ReviewBelow == other.ReviewBelow &&
         ReviewMargin == other.ReviewMargin && Incremental == other.Incremental && RetryOf == other.RetryOf &&
-        RetryCodes.SequenceEqual(other.RetryCodes, StringComparer.Ordinal);
+        RetryCodes.SequenceEqual(other.RetryCodes, StringComparer.Ordinal) && FollowEvery == other.FollowEvery;
 
     public override int GetHashCode() => HashCode.Combine(Source, ManifestBlob, ModelName, Output, RetryOf);
 }

@@ -45,6 +45,13 @@ public static partial class JobSpecValidation
         Require(spec.ReviewMargin is null || spec.TopK >= 2, "a review margin (top-1 minus top-2) needs --top-k 2 or more");
         Require(!(spec.Incremental && spec.ManifestBlob is not null), "--incremental labels what is new under a source prefix; it cannot be combined with --manifest");
         Require(spec.RetryCodes is not null, "retry codes must be a list");
+        if (spec.FollowEvery is { } every)
+        {
+            Require(every >= MinFollowEvery && every <= MaxFollowEvery, $"--every must be between {MinFollowEvery.TotalSeconds:0} s and {MaxFollowEvery.TotalHours:0} h (got {every})");
+            Require(spec.Incremental, "--follow keeps a ledger of what it labeled: it needs --incremental");
+            Require(spec.ManifestBlob is null && spec.RetryOf is null, "--follow relists a source prefix; it cannot be combined with --manifest or a retry");
+        }
+
         if (spec.RetryOf is { } parent)
         {
             Require(JobId.IsValid(parent), $"job to retry '{parent}' is not a job id");
@@ -62,6 +69,10 @@ public static partial class JobSpecValidation
     }
 
     public const int MaxRetryCodes = 16;
+
+    public static readonly TimeSpan MinFollowEvery = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxFollowEvery = TimeSpan.FromHours(24);
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,39}$", RegexOptions.CultureInvariant)]
     private static partial Regex ErrorCode();

@@ -71,6 +71,20 @@ public sealed record JobStatus
     /// <summary>With <c>--tag-blobs</c>: labeled images whose blob was left untagged (no room next to the user's tags, or the blob changed meanwhile).</summary>
     [Id(23)] public long TagsSkipped { get; init; }
 
+    /// <summary>Images labeled (or error rows) in the last minute and hour; kept in the coordinator's memory.</summary>
+    [Id(24)] public long LabeledLastMinute { get; init; }
+
+    [Id(25)] public long LabeledLastHour { get; init; }
+
+    /// <summary>For the most recent finished shard: seconds from its oldest blob's creation to its labels (null: not known).</summary>
+    [Id(26)] public double? LagSeconds { get; init; }
+
+    /// <summary>The largest such lag in the last hour.</summary>
+    [Id(27)] public double? MaxLagLastHourSeconds { get; init; }
+
+    /// <summary>For <c>--follow</c>: relisting rounds finished (each one committed into the ledger).</summary>
+    [Id(28)] public int FollowRounds { get; init; }
+
     public bool IsTerminal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
 

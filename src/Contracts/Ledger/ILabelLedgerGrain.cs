@@ -49,6 +49,12 @@ public sealed record LedgerCommit
     /// <summary>True when the job recorded each image's ETag at listing; false for a retry, which keeps the ETags already in the ledger.</summary>
     [Id(6)] public bool HasETags { get; init; }
 
+    /// <summary>Idempotency key of this commit (a <c>--follow</c> job commits once per round); null: the job id.</summary>
+    [Id(8)] public string? CommitId { get; init; }
+
+    /// <summary>Only the job's manifest groups from this shard on (a follow round's); names within are in listing order.</summary>
+    [Id(9)] public int FromShard { get; init; }
+
     /// <summary>Labels per image in the job's rows (a CSV of the newest labels needs the widest).</summary>
     [Id(7)] public int TopK { get; init; } = 1;
 }

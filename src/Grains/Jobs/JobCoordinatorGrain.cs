@@ -47,6 +47,8 @@ public sealed partial class JobCoordinatorGrain(
     private readonly List<(DateTimeOffset At, long Processed)> rateSamples = [];
     private readonly List<string> listingBuffer = [];
     private readonly List<string> listingETags = [];
+    private readonly List<DateTimeOffset?> listingCreated = [];
+    private LabelingPace? pace;
     private LedgerLookup? lookup;
     private readonly Dictionary<int, ETag> segmentTags = [];
     private JobCoordinatorState header = new();
@@ -70,6 +72,10 @@ public sealed partial class JobCoordinatorGrain(
     private JobSpec Spec => header.Spec ?? throw new InvalidOperationException("job has no spec");
 
     private ShardLedger Ledger => ledger ?? throw new InvalidOperationException("job has no spec");
+
+    private LabelingPace Pace => pace ??= new LabelingPace(time);
+
+    private bool IsFollow => header.Spec?.FollowEvery is not null;
 
     private bool IsTerminal => header.State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 
@@ -286,6 +292,7 @@ public sealed partial class JobCoordinatorGrain(
         {
             case CompletionOutcome.Accepted:
                 LogShardCompleted(logger, JobKey, lease.ShardId, lease.Silo ?? "?", outcome.Labeled, outcome.Errors);
+                Pace.ShardFinished(lease.ShardId, outcome.Labeled + outcome.Errors);
                 await EvaluateAsync();
                 break;
             case CompletionOutcome.Rejected:
@@ -386,8 +393,9 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
-        if (time.GetUtcNow() < listingRetryAt)
+        if (time.GetUtcNow() < listingRetryAt || (IsFollow && (header.FollowRoundListed || time.GetUtcNow() < header.FollowNextListing)))
         {
+            // Retrying after a storage error, or a follow job between rounds.
             return;
         }
 
@@ -414,6 +422,7 @@ public sealed partial class JobCoordinatorGrain(
                 // completions a second.
                 var ready = new List<IReadOnlyList<string>>();
                 var readyETags = new List<string>();
+                var readyCreated = new List<DateTimeOffset?>();
                 var end = false;
                 while (ready.Count < settings.ShardsPerManifestBlob && !end)
                 {
@@ -440,6 +449,7 @@ public sealed partial class JobCoordinatorGrain(
 
                         listingBuffer.Add(name);
                         listingETags.Add(etag ?? "");
+                        listingCreated.Add(batch.Created?[i]);
                     }
 
                     end = batch.End;
@@ -447,8 +457,10 @@ public sealed partial class JobCoordinatorGrain(
                     {
                         ready.Add([.. listingBuffer]);
                         readyETags.AddRange(listingETags);
+                        readyCreated.Add(listingCreated.Min());
                         listingBuffer.Clear();
                         listingETags.Clear();
+                        listingCreated.Clear();
                     }
                 }
 
@@ -460,11 +472,25 @@ public sealed partial class JobCoordinatorGrain(
                         return;
                     }
 
+                    var firstShard = Ledger.ShardCount;
                     await CutShardsAsync(spec, ready, header.LedgerId is not null ? readyETags : null, cancellationToken);
                     cut += ready.Count;
+                    for (var i = 0; i < readyCreated.Count; i++)
+                    {
+                        Pace.ShardCut(firstShard + i, readyCreated[i]);
+                    }
                 }
 
-                if (end)
+                if (end && IsFollow)
+                {
+                    // A follow round has listed everything: its shards run, then it commits and the next round relists.
+                    header.FollowRoundListed = true;
+                    header.ListingCheckpoint = null;
+                    headerDirty = true;
+                    await ResetCursorAsync();
+                    lookup = null;
+                }
+                else if (end)
                 {
                     header.ListingComplete = true;
                     header.ListingCheckpoint = null;
@@ -473,7 +499,7 @@ public sealed partial class JobCoordinatorGrain(
                     LogListingComplete(logger, JobKey, Ledger.ListedImages, Ledger.ShardCount);
                 }
             }
-            while (!header.ListingComplete && budget.Elapsed < settings.ListingTurnBudget);
+            while (!header.ListingComplete && !header.FollowRoundListed && budget.Elapsed < settings.ListingTurnBudget);
 
             listingBackoff = TimeSpan.Zero;
         }
@@ -496,12 +522,13 @@ public sealed partial class JobCoordinatorGrain(
             lastStorageFailure = time.GetUtcNow();
             listingBuffer.Clear();
             listingETags.Clear();
+            listingCreated.Clear();
             lookup = null;
             await ResetCursorAsync();
             LogListingRetry(logger, ex, JobKey, listingBackoff.TotalSeconds);
         }
 
-        if (cut > 0 || header.ListingComplete)
+        if (cut > 0 || header.ListingComplete || header.FollowRoundListed)
         {
             await TryFlushAsync();
         }
@@ -642,6 +669,12 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
+        if (IsFollow)
+        {
+            await FollowRoundAsync();
+            return;
+        }
+
         if (!header.ListingComplete)
         {
             return;
@@ -666,7 +699,28 @@ public sealed partial class JobCoordinatorGrain(
         }
     }
 
-    private async Task<bool> TryCommitToLedgerAsync()
+    /// <summary>A follow round whose shards all finished is committed into the ledger; the next one lists after the period.</summary>
+    private async Task FollowRoundAsync()
+    {
+        if (!header.FollowRoundListed || !Ledger.NothingInFlight)
+        {
+            return;
+        }
+
+        if (Ledger.ShardCount > header.FollowRoundStart && !await TryCommitToLedgerAsync($"{JobKey}/round-{header.FollowRounds}", header.FollowRoundStart))
+        {
+            return;
+        }
+
+        header.FollowRounds++;
+        header.FollowRoundStart = Ledger.ShardCount;
+        header.FollowRoundListed = false;
+        header.FollowNextListing = time.GetUtcNow() + Spec.FollowEvery!.Value;
+        headerDirty = true;
+        await TryFlushAsync();
+    }
+
+    private async Task<bool> TryCommitToLedgerAsync(string? commitId = null, int fromShard = 0)
     {
         if (Ledger.ShardCount == 0)
         {
@@ -688,7 +742,14 @@ public sealed partial class JobCoordinatorGrain(
                 ShardCount = Ledger.ShardCount,
                 HasETags = true,
                 TopK = spec.TopK,
+                CommitId = commitId,
+                FromShard = fromShard,
             });
+            if (committed && commitId is not null)
+            {
+                return true;
+            }
+
             if (committed)
             {
                 header.LedgerCommitted = true;
@@ -889,6 +950,10 @@ public sealed partial class JobCoordinatorGrain(
         LedgerId = header.LedgerId,
         LedgerCommitted = header.LedgerCommitted,
         RetryShardCount = header.RetryShardCount,
+        FollowRoundListed = header.FollowRoundListed,
+        FollowRoundStart = header.FollowRoundStart,
+        FollowNextListing = header.FollowNextListing,
+        FollowRounds = header.FollowRounds,
     };
 
     private async Task TryFlushAsync()
@@ -917,6 +982,7 @@ public sealed partial class JobCoordinatorGrain(
     private JobStatus BuildStatus()
     {
         var book = Ledger;
+        var recent = Pace.Snapshot();
         var labeled = book.Labeled;
         var errors = book.Errors;
         var rate = CurrentRate();
@@ -957,6 +1023,11 @@ public sealed partial class JobCoordinatorGrain(
             Model = header.Model,
             ForReview = book.ForReview,
             TagsSkipped = book.TagsSkipped,
+            LabeledLastMinute = recent.LastMinute,
+            LabeledLastHour = recent.LastHour,
+            LagSeconds = Pace.LastLagSeconds,
+            MaxLagLastHourSeconds = recent.MaxLag,
+            FollowRounds = header.FollowRounds,
         };
     }
 

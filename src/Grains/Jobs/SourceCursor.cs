@@ -10,6 +10,9 @@ internal readonly record struct SourceBatch(IReadOnlyList<string> Names, bool En
 {
     /// <summary>Each name's ETag (same order) where the cursor lists blobs; null for a manifest or a retry.</summary>
     public IReadOnlyList<string>? ETags { get; init; }
+
+    /// <summary>Each name's creation time where the listing gives it (for the label lag of <c>--follow</c>).</summary>
+    public IReadOnlyList<DateTimeOffset?>? Created { get; init; }
 }
 
 /// <summary>
@@ -48,7 +51,7 @@ internal sealed class ContainerListingCursor : SourceCursor
     private readonly BlobContainerClient container;
     private readonly string prefix;
     private readonly int pageSize;
-    private readonly Queue<(string Name, string ETag)> page = new();
+    private readonly Queue<(string Name, string ETag, DateTimeOffset? Created)> page = new();
     private string? pageToken;
     private string? nextToken;
     private string? lastTaken;
@@ -76,14 +79,16 @@ internal sealed class ContainerListingCursor : SourceCursor
 
         var names = new List<string>(Math.Min(Math.Max(max, 0), page.Count));
         var etags = new List<string>(names.Capacity);
+        var created = new List<DateTimeOffset?>(names.Capacity);
         while (names.Count < max && page.TryDequeue(out var item))
         {
             names.Add(item.Name);
             etags.Add(item.ETag);
+            created.Add(item.Created);
             lastTaken = item.Name;
         }
 
-        return new SourceBatch(names, page.Count == 0 && lastPage) { ETags = etags };
+        return new SourceBatch(names, page.Count == 0 && lastPage) { ETags = etags, Created = created };
     }
 
     private async Task ReadPageAsync(CancellationToken cancellationToken)
@@ -94,6 +99,7 @@ internal sealed class ContainerListingCursor : SourceCursor
         var pages = container.GetBlobsAsync(options, cancellationToken).AsPages(pageToken, pageSize);
         var names = new List<string>();
         var etags = new List<string>();
+        var created = new List<DateTimeOffset?>();
         string? continuation = null;
         await foreach (var result in pages.WithCancellation(cancellationToken))
         {
@@ -101,6 +107,7 @@ internal sealed class ContainerListingCursor : SourceCursor
             {
                 names.Add(item.Name);
                 etags.Add(ListingCheckpoint.NormalizeETag(item.Properties.ETag?.ToString()));
+                created.Add(item.Properties.CreatedOn);
             }
 
             continuation = string.IsNullOrEmpty(result.ContinuationToken) ? null : result.ContinuationToken;
@@ -122,7 +129,7 @@ internal sealed class ContainerListingCursor : SourceCursor
 
         for (var i = start; i < names.Count; i++)
         {
-            page.Enqueue((names[i], etags[i]));
+            page.Enqueue((names[i], etags[i], created[i]));
         }
     }
 }

@@ -33,7 +33,8 @@ public sealed partial class LabelLedgerGrain(LedgerStore store, JobStorage stora
         }
 
         var stored = await store.ReadHeaderAsync(LedgerId, CancellationToken.None);
-        if (stored?.Value.Committed.Contains(commit.JobId) == true)
+        var commitId = commit.CommitId ?? commit.JobId;
+        if (stored?.Value.Committed.Contains(commitId) == true)
         {
             return true;
         }
@@ -44,12 +45,12 @@ public sealed partial class LabelLedgerGrain(LedgerStore store, JobStorage stora
             return false;
         }
 
-        if (merging is { IsFaulted: true } && mergingJob == commit.JobId)
+        if (merging is { IsFaulted: true } && mergingJob == commitId)
         {
-            LogMergeFailed(logger, merging.Exception!.GetBaseException(), LedgerId, commit.JobId);
+            LogMergeFailed(logger, merging.Exception!.GetBaseException(), LedgerId, commitId);
         }
 
-        mergingJob = commit.JobId;
+        mergingJob = commitId;
         merging = MergeAsync(commit);
         return false;
     }
@@ -90,7 +91,7 @@ public sealed partial class LabelLedgerGrain(LedgerStore store, JobStorage stora
             await FlushAsync();
         }
 
-        var known = (old?.Jobs ?? []).Append(new LedgerJob { JobId = commit.JobId, Output = commit.Output, ShardCount = commit.ShardCount, TopK = commit.TopK });
+        var known = (old?.Jobs ?? []).Where(j => j.JobId != commit.JobId).Append(new LedgerJob { JobId = commit.JobId, Output = commit.Output, ShardCount = commit.ShardCount, TopK = commit.TopK });
         var snapshot = new LedgerSnapshot
         {
             Source = commit.Source,
@@ -100,7 +101,7 @@ public sealed partial class LabelLedgerGrain(LedgerStore store, JobStorage stora
             Jobs = known.Where(j => perJob.ContainsKey(j.JobId)).Select(j => j with { Entries = perJob[j.JobId] }).ToArray(),
             Segments = segments,
             Entries = total,
-            Committed = (old?.Committed ?? []).Append(commit.JobId).TakeLast(CommittedHistory).ToArray(),
+            Committed = (old?.Committed ?? []).Append(commit.CommitId ?? commit.JobId).TakeLast(CommittedHistory).ToArray(),
         };
         try
         {
@@ -128,7 +129,9 @@ public sealed partial class LabelLedgerGrain(LedgerStore store, JobStorage stora
         var folder = JobOutputLayout.JobFolder(commit.Output, commit.JobId) + "shards/";
         await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = folder }))
         {
-            if (!item.Name.EndsWith(".txt", StringComparison.Ordinal))
+            if (!item.Name.EndsWith(".txt", StringComparison.Ordinal)
+                || !int.TryParse(item.Name.AsSpan(folder.Length, item.Name.Length - folder.Length - ".txt".Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var group)
+                || group < commit.FromShard)
             {
                 continue;
             }

@@ -122,6 +122,9 @@ public sealed partial class ShardLedger
             .ToArray();
     }
 
+    /// <summary>Every shard cut so far is done or failed with its error rows written (a <c>--follow</c> round may end).</summary>
+    public bool NothingInFlight => ShardsPending == 0 && live.Count == 0 && needErrorRows.Count == 0;
+
     /// <summary>True when listing is over and every shard is done or failed with its error rows written.</summary>
     public bool AllShardsFinished =>
         ListingComplete && ShardCount > 0 && ShardsPending == 0 && live.Count == 0 && needErrorRows.Count == 0;

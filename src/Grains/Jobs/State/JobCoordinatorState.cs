@@ -58,6 +58,17 @@ public sealed class JobCoordinatorState
 
     /// <summary>For a retry: how many shards the retried job has (their result blobs are the retry's source).</summary>
     [Id(18)] public int RetryShardCount { get; set; }
+
+    /// <summary>For <c>--follow</c>: the current round has listed the whole source (its shards may still run).</summary>
+    [Id(19)] public bool FollowRoundListed { get; set; }
+
+    /// <summary>For <c>--follow</c>: the first shard of the current round.</summary>
+    [Id(20)] public int FollowRoundStart { get; set; }
+
+    /// <summary>For <c>--follow</c>: when the next round lists the source again.</summary>
+    [Id(21)] public DateTimeOffset? FollowNextListing { get; set; }
+
+    [Id(22)] public int FollowRounds { get; set; }
 }
 
 [GenerateSerializer, Alias("mobilenet.shard-status")]
