@@ -194,6 +194,67 @@ public sealed class DataProductsEndToEndTests(ITestOutputHelper output)
         output.WriteLine($"N={n}: second job {secondRows.Count} images, retry {retryRows.Count}, latest {folded.Count} rows from {folded.Select(r => r.JobId).Distinct().Count()} jobs");
     }
 
+    [SkippableFact]
+    public async Task Follow_BlobsArriveInWaves_EachLabeledOnceThenCancelEndsIt()
+    {
+        var storage = TestStorage.RequireConnectionString();
+        using var temp = new TempDirectory();
+        var model = TestData.FixturesRoot is { } fixtures ? Path.Combine(fixtures, "models", "mobilenetv2-12-int8.onnx") : TestData.WriteGeneratedModel(temp.Path);
+        await using var cluster = new SiloProcessCluster(storage);
+        await cluster.StartSilosAsync(1);
+        var modelName = "e2e-" + Guid.NewGuid().ToString("N")[..8];
+        var container = TestStorage.UniqueContainer("follow");
+        await RunOkAsync(["models", "upload", modelName, "--file", model, .. cluster.StorageArgs]);
+        var blobs = TestStorage.CreateService().GetBlobContainerClient(container);
+        await blobs.CreateIfNotExistsAsync();
+        var uploaded = new List<string>();
+        async Task WaveAsync(int wave)
+        {
+            // Names of a later wave sort before earlier ones too: arrival is unordered.
+            for (var i = 0; i < 8; i++)
+            {
+                var name = $"cam/{(char)('z' - wave)}-{i:D2}.jpg";
+                await blobs.GetBlobClient(name).UploadAsync(BinaryData.FromBytes(TestData.GeneratedJpeg((wave * 100) + i)), overwrite: true);
+                uploaded.Add(name);
+            }
+        }
+
+        await WaveAsync(0);
+        var submit = await RunOkAsync(["submit", "--source", container + "/cam", "--model", modelName, "--shard-size", "4", "--follow", "--every", "1s", .. cluster.ClientArgs]);
+        var jobId = submit.Stdout.TrimEnd().Split('\n')[^1];
+        await WaitLabeledAsync(cluster, jobId, 8);
+        await WaveAsync(1);
+        await WaveAsync(2);
+        var status = await WaitLabeledAsync(cluster, jobId, 24);
+        Assert.True(status.GetProperty("lagSeconds").ValueKind == JsonValueKind.Number);
+        Assert.Equal(24, status.GetProperty("labeledLastHour").GetInt64());
+        await RunOkAsync(["cancel", jobId, .. cluster.ClientArgs]);
+        var rows = await ResultsAsync(cluster, temp, jobId);
+        Assert.Equal(uploaded.Order(StringComparer.Ordinal), rows.Keys.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Polls status until the job has processed <paramref name="count"/> images (and no more show up at the next round).</summary>
+    private async Task<JsonElement> WaitLabeledAsync(SiloProcessCluster cluster, string jobId, long count)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(3);
+        while (true)
+        {
+            var (_, stdout, _) = await Cli.RunAsync(["status", jobId, "--json", .. cluster.ClientArgs]);
+            using var json = JsonDocument.Parse(stdout);
+            var root = json.RootElement;
+            var done = root.GetProperty("labeled").GetInt64() + root.GetProperty("errors").GetInt64();
+            Assert.True(done <= count, $"{done} images processed, only {count} were uploaded");
+            if (done == count && root.GetProperty("shardsRunning").GetInt32() == 0 && root.GetProperty("shardsPending").GetInt32() == 0)
+            {
+                output.WriteLine(stdout);
+                return root.Clone();
+            }
+
+            Assert.True(DateTimeOffset.UtcNow < deadline, $"follow job {jobId} processed {done} of {count} images in 3 minutes");
+            await Task.Delay(500);
+        }
+    }
+
     private async Task<string> SubmitAsync(SiloProcessCluster cluster, string[] args)
     {
         var submit = await RunOkAsync(["submit", .. args, "--wait", .. cluster.ClientArgs]);
