@@ -19,6 +19,8 @@ public static class CliApplication
         root.Subcommands.Add(Commands.ResultsCommand.Create());
         root.Subcommands.Add(Commands.JobCommands.CreateCancel());
         root.Subcommands.Add(Commands.EstimateCommand.Create());
+        root.Subcommands.Add(Commands.FindCommand.Create());
+        root.Subcommands.Add(Commands.RetryCommand.Create());
         root.Subcommands.Add(Commands.BenchCommand.Create());
         root.Subcommands.Add(Commands.SamplesCommand.Create());
         root.Subcommands.Add(Commands.CertsCommand.Create());

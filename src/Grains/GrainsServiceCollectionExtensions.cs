@@ -39,8 +39,10 @@ public static class GrainsServiceCollectionExtensions
         services.AddSingleton(new JobStorage(createBlobClient));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<JobStateStore>();
+        services.AddSingleton<Ledger.LedgerStore>();
         services.AddSingleton<JobMetrics>();
         services.AddSingleton<ModelCache>();
+        services.AddSingleton<BlobTagWriter>();
         services.AddSingleton<ShardRunner>();
         services.AddSingleton<ResultLinkSigner>();
         services.AddSingleton<ShardWorkerService>();

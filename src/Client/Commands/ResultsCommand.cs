@@ -1,12 +1,11 @@
 using System.CommandLine;
-using System.Text;
-using System.Threading.Channels;
 using Azure.Storage.Blobs;
 using MobileNet.Inference;
-using MobileNet.Inference.Files;
 using MobileNet.Orleans.Client.Cluster;
 using MobileNet.Orleans.Client.Jobs;
 using MobileNet.Orleans.Client.Results;
+using MobileNet.Orleans.Client.Results.Formats;
+using MobileNet.Orleans.Contracts.Labels;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Contracts.Storage;
 
@@ -23,18 +22,26 @@ public static class ResultsCommand
 {
     public static Command Create()
     {
-        var job = new Argument<string>("job") { Description = "job id" };
-        var format = new Option<string?>("--format") { Description = "csv or jsonl (default: from the -o file extension, else jsonl)" };
-        var file = new Option<FileInfo?>("--output", "-o") { Description = "file to write (default: stdout); written to a temporary file and renamed when complete" };
+        var job = new Argument<string?>("job") { Description = "job id (omit with --latest)", Arity = ArgumentArity.ZeroOrOne };
         var partial = new Option<bool>("--partial") { Description = "write what is finished even though the job is still running" };
-        var command = new Command("results", "Gather a job's results into one file: each image once, sorted by image name (two rows for one image are an error).") { job, format, file, partial };
+        var command = new Command("results", "Gather a job's results into one file: each image once, sorted by image name (two rows for one image are an error).") { job, partial };
+        var output = new ResultOutputOptions(command);
+        var latest = new LatestResultsOptions(command);
         var cluster = new ClusterConnectionOptions(command);
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
-            var jobId = parse.GetValue(job)!;
+            if (latest.IsRequested(parse))
+            {
+                if (parse.GetValue(job) is not null)
+                {
+                    throw new CliUsageException("give either a job id or --latest <source> --model <name>, not both");
+                }
+
+                return await LatestResultsCommand.RunAsync(parse, latest, output, cluster, ct);
+            }
+
+            var jobId = parse.GetValue(job) ?? throw new CliUsageException("results needs a job id (or --latest <source> --model <name>)");
             JobCalls.ValidateJobId(jobId);
-            var target = parse.GetValue(file);
-            var outputFormat = ResolveFormat(parse.GetValue(format), target);
             var settings = cluster.Resolve(parse);
             JobStatus status;
             ResultReadLinks links;
@@ -52,25 +59,21 @@ public static class ResultsCommand
                 return ExitCodes.RuntimeFailure;
             }
 
+            var spec = status.Spec;
+            var target = output.Resolve(
+                parse, settings.Storage, spec.Source.Container, links.Blobs.Count > 0 ? new Uri(links.Blobs[0]) : null, spec.TopK,
+                new ReviewRule(spec.ReviewBelow, spec.ReviewMargin), BlobLabelTags.ModelVersion(spec.ModelName, status.Model?.Sha256));
             var folder = links.Folder;
             var reader = new ShardResultReader(links.Blobs.Select(link => new BlobClient(new Uri(link))).ToList())
             {
                 // A finished job has every shard's blob; a running one (--partial) only those done so far.
                 AllowMissing = status.State != JobState.Completed,
             };
-            var counts = new RecordCounts();
+            RecordCounts counts;
             try
             {
-                if (target is null)
-                {
-                    var stdout = parse.InvocationConfiguration.Output;
-                    await WriteAsync(reader, status, stdout, outputFormat, counts, ct);
-                    await stdout.FlushAsync(ct);
-                }
-                else
-                {
-                    await AtomicFile.WriteTextAsync(target.FullName, (writer, token) => WriteAsync(reader, status, writer, outputFormat, counts, token), ct);
-                }
+                var records = JobResultRecords.ReadAsync(reader, status, ct).Select(r => (r, jobId));
+                counts = await ResultOutput.WriteAsync(records, target, parse.InvocationConfiguration.Output, ct);
             }
             catch (Exception ex) when (ex is DuplicateResultException or InvalidDataException or FormatException)
             {
@@ -78,86 +81,18 @@ public static class ResultsCommand
                 return ExitCodes.RuntimeFailure;
             }
 
-            var written = counts.Labeled + counts.Errors;
+            var read = counts.Labeled + counts.Errors;
             var skipped = reader.Missing > 0 ? $"; {reader.Missing} shard(s) not finished" : "";
-            await error.WriteLineAsync($"wrote {written} result(s) ({counts.Labeled} labeled, {counts.Errors} errors) for job {jobId} [{status.State}] to {target?.FullName ?? "stdout"}{skipped}");
-            if (status.State == JobState.Completed && status.ListingComplete && written != status.TotalImages)
+            var what = target.ReviewOnly ? $"{counts.Written} image(s) for review of {read}" : $"{read} result(s)";
+            await error.WriteLineAsync($"wrote {what} ({counts.Labeled} labeled, {counts.Errors} errors) for job {jobId} [{status.State}] to {target.Target?.FullName ?? "stdout"} as {target.Format.ToString().ToLowerInvariant()}{skipped}");
+            if (status.State == JobState.Completed && status.ListingComplete && read != status.TotalImages)
             {
-                await error.WriteLineAsync($"error: the job reports {status.TotalImages} images but its results hold {written}; results under {folder} are incomplete");
+                await error.WriteLineAsync($"error: the job reports {status.TotalImages} images but its results hold {read}; results under {folder} are incomplete");
                 return ExitCodes.RuntimeFailure;
             }
 
             return ExitCodes.Success;
         });
         return command;
-    }
-
-    public static LabelingOutputFormat ResolveFormat(string? format, FileInfo? target)
-    {
-        if (format is not null)
-        {
-            try
-            {
-                return LabelingRecordFormat.ParseFormat(format);
-            }
-            catch (FormatException ex)
-            {
-                throw new CliUsageException($"--format: {ex.Message}");
-            }
-        }
-
-        return target is not null && target.Extension.Equals(".csv", StringComparison.OrdinalIgnoreCase) ? LabelingOutputFormat.Csv : LabelingOutputFormat.Jsonl;
-    }
-
-    private sealed class RecordCounts
-    {
-        public long Labeled { get; set; }
-
-        public long Errors { get; set; }
-    }
-
-    private static async Task WriteAsync(ShardResultReader reader, JobStatus status, TextWriter writer, LabelingOutputFormat format, RecordCounts counts, CancellationToken cancellationToken)
-    {
-        var topK = status.Spec.TopK;
-        if (format == LabelingOutputFormat.Csv)
-        {
-            await writer.WriteAsync(LabelingRecordFormat.CsvHeader(topK) + LabelingRecordFormat.LineTerminator).ConfigureAwait(false);
-        }
-
-        async ValueTask WriteLineAsync(string line, CancellationToken ct)
-        {
-            var record = LabelingRecordFormat.ParseJsonLine(line);
-            if (record.Succeeded)
-            {
-                counts.Labeled++;
-            }
-            else
-            {
-                counts.Errors++;
-            }
-
-            await writer.WriteAsync(LabelingRecordFormat.FormatLine(record, format, topK) + LabelingRecordFormat.LineTerminator).ConfigureAwait(false);
-        }
-
-        var lines = reader.ReadAsync(status.ShardsTotal, cancellationToken);
-        if (status.Spec.ManifestBlob is not null)
-        {
-            // A manifest lists images in any order: sort.
-            await new ResultMerger().MergeAsync(Lines(lines, cancellationToken), WriteLineAsync, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-
-        await foreach (var line in ListingOrderCheck.CheckAsync(lines, cancellationToken).ConfigureAwait(false))
-        {
-            await WriteLineAsync(line, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async IAsyncEnumerable<string> Lines(IAsyncEnumerable<ShardLine> lines, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await foreach (var line in lines.WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-            yield return line.Line;
-        }
     }
 }

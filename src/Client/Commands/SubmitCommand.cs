@@ -30,12 +30,13 @@ public static class SubmitCommand
         var manifest = new Option<string?>("--manifest") { Description = "blob in the source container listing the image blob names, one per line (instead of everything under the prefix)" };
         var wait = new Option<bool>("--wait") { Description = "show progress until the job ends; exit 0 if it completed, 1 if it failed or was cancelled" };
         var command = new Command("submit", "Start a labeling job on the cluster; prints the job id.") { source, model, topK, shardSize, output, maxErrors, manifest, wait };
+        var data = new SubmitDataOptions(command);
         var cluster = new ClusterConnectionOptions(command);
         command.SetAction(async (ParseResult parse, CancellationToken ct) =>
         {
-            var spec = BuildSpec(
+            var spec = data.Apply(parse, BuildSpec(
                 parse.GetValue(source), parse.GetValue(model), parse.GetValue(topK), parse.GetValue(shardSize),
-                parse.GetValue(output), parse.GetValue(maxErrors), parse.GetValue(manifest));
+                parse.GetValue(output), parse.GetValue(maxErrors), parse.GetValue(manifest)));
             var settings = cluster.Resolve(parse);
 
             await using var connection = await ClusterConnection.ConnectAsync(settings, ct);

@@ -89,6 +89,7 @@ public static class JobStatusFormatter
             w.WriteNumber("topK", status.Spec.TopK);
             w.WriteNumber("shardSize", status.Spec.ShardSize);
             JobCostFormatter.WriteJson(w, status, nodePrice);
+            DataProductStatus.WriteJson(w, status);
             w.WriteEndObject();
         }
 
@@ -118,6 +119,10 @@ public static class JobStatusFormatter
         Row("submitted", FormatTime(status.SubmittedAt));
         Row("started", FormatTime(status.StartedAt));
         Row("ended", FormatTime(status.EndedAt) + (status.StartedAt is { } s && status.EndedAt is { } e ? string.Create(c, $" (took {(e - s).TotalSeconds:0.0} s)") : ""));
+        foreach (var (label, value) in DataProductStatus.Rows(status))
+        {
+            Row(label, value);
+        }
         if (status.FailureReason is { } reason)
         {
             table.AddRow(new Text("failure"), console.Cell(SecretRedaction.Redact(reason), Color.Red));

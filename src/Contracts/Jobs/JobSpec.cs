@@ -25,6 +25,37 @@ public sealed record JobSpec
     [Id(6)] public ErrorThreshold? MaxErrors { get; init; }
 
     [Id(7)] public int MaxShardAttempts { get; init; } = JobDefaults.MaxShardAttempts;
+
+    /// <summary>Write blob index tags (label, score bucket, model, job) onto every labeled source blob, keeping the user's own.</summary>
+    [Id(8)] public bool TagBlobs { get; init; }
+
+    /// <summary>Images whose top-1 score is below this go to the review queue (null: no score rule).</summary>
+    [Id(9)] public float? ReviewBelow { get; init; }
+
+    /// <summary>Images whose top-1 minus top-2 score is below this go to the review queue (null: no margin rule).</summary>
+    [Id(10)] public float? ReviewMargin { get; init; }
+
+    /// <summary>Label only blobs that are new or changed (name + ETag) since the source's ledger for this model, and record them in it.</summary>
+    [Id(11)] public bool Incremental { get; init; }
+
+    /// <summary>Label exactly the images that ended as error rows of this job (its source and output), instead of listing the source.</summary>
+    [Id(12)] public string? RetryOf { get; init; }
+
+    /// <summary>With <see cref="RetryOf"/>: only error rows with one of these codes (empty: every error row).</summary>
+    [Id(13)] public IReadOnlyList<string> RetryCodes { get; init; } = [];
+
+    /// <summary>Keep the job open: relist the source this often and label what arrived (implies <see cref="Incremental"/>), until cancelled.</summary>
+    [Id(14)] public TimeSpan? FollowEvery { get; init; }
+
+    // Records compare lists by reference: a retried submit of the same spec must compare equal by content.
+    public bool Equals(JobSpec? other) =>
+        other is not null && Source == other.Source && ManifestBlob == other.ManifestBlob && ModelName == other.ModelName &&
+        TopK == other.TopK && ShardSize == other.ShardSize && Output == other.Output && MaxErrors == other.MaxErrors &&
+        MaxShardAttempts == other.MaxShardAttempts && TagBlobs == other.TagBlobs && ReviewBelow == other.ReviewBelow &&
+        ReviewMargin == other.ReviewMargin && Incremental == other.Incremental && RetryOf == other.RetryOf &&
+        RetryCodes.SequenceEqual(other.RetryCodes, StringComparer.Ordinal) && FollowEvery == other.FollowEvery;
+
+    public override int GetHashCode() => HashCode.Combine(Source, ManifestBlob, ModelName, Output, RetryOf);
 }
 
 /// <summary>Defaults and limits shared by the client's validation and the coordinator's.</summary>

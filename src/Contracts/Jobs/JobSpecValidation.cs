@@ -33,7 +33,49 @@ public static partial class JobSpecValidation
             Require(threshold.MaxCount is null or >= 0, "the error threshold count must not be negative");
             Require(threshold.MaxFraction is null or (>= 0 and <= 1), "the error threshold percentage must be between 0% and 100%");
         }
+
+        ValidateDataProducts(spec);
     }
+
+    /// <summary>Review rules, incremental labeling and retries (issue 12): each option alone and how they combine.</summary>
+    private static void ValidateDataProducts(JobSpec spec)
+    {
+        Require(spec.ReviewBelow is null or (>= 0 and <= 1) && !float.IsNaN(spec.ReviewBelow ?? 0), $"review score threshold must be between 0 and 1 (got {spec.ReviewBelow})");
+        Require(spec.ReviewMargin is null or (>= 0 and <= 1) && !float.IsNaN(spec.ReviewMargin ?? 0), $"review margin must be between 0 and 1 (got {spec.ReviewMargin})");
+        Require(spec.ReviewMargin is null || spec.TopK >= 2, "a review margin (top-1 minus top-2) needs --top-k 2 or more");
+        Require(!(spec.Incremental && spec.ManifestBlob is not null), "--incremental labels what is new under a source prefix; it cannot be combined with --manifest");
+        Require(spec.RetryCodes is not null, "retry codes must be a list");
+        if (spec.FollowEvery is { } every)
+        {
+            Require(every >= MinFollowEvery && every <= MaxFollowEvery, $"--every must be between {MinFollowEvery.TotalSeconds:0} s and {MaxFollowEvery.TotalHours:0} h (got {every})");
+            Require(spec.Incremental, "--follow keeps a ledger of what it labeled: it needs --incremental");
+            Require(spec.ManifestBlob is null && spec.RetryOf is null, "--follow relists a source prefix; it cannot be combined with --manifest or a retry");
+        }
+
+        if (spec.RetryOf is { } parent)
+        {
+            Require(JobId.IsValid(parent), $"job to retry '{parent}' is not a job id");
+            Require(spec.ManifestBlob is null, "a retry names its images from the retried job's error rows; it cannot have a manifest");
+            Require(spec.RetryCodes!.Count <= MaxRetryCodes, $"at most {MaxRetryCodes} error codes may be retried at once");
+            foreach (var code in spec.RetryCodes)
+            {
+                Require(ErrorCode().IsMatch(code), $"error code '{code}' must be 1-40 lowercase letters, digits or hyphens (as in 'not-an-image')");
+            }
+        }
+        else
+        {
+            Require(spec.RetryCodes!.Count == 0, "error codes to retry need a job to retry");
+        }
+    }
+
+    public const int MaxRetryCodes = 16;
+
+    public static readonly TimeSpan MinFollowEvery = TimeSpan.FromSeconds(1);
+
+    public static readonly TimeSpan MaxFollowEvery = TimeSpan.FromHours(24);
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9-]{0,39}$", RegexOptions.CultureInvariant)]
+    private static partial Regex ErrorCode();
 
     public static bool IsValidModelName(string? name) => name is not null && ModelName().IsMatch(name);
 

@@ -68,6 +68,26 @@ public sealed record JobStatus
     /// <summary>Why images could not be labeled, by error code (most frequent first), with a few example image names each.</summary>
     [Id(22)] public IReadOnlyList<ErrorClass> ErrorClasses { get; init; } = [];
 
+    /// <summary>Labeled images in finished shards that met the job's review rule (<c>--review-below</c>, <c>--review-margin</c>).</summary>
+    [Id(23)] public long ForReview { get; init; }
+
+    /// <summary>With <c>--tag-blobs</c>: labeled images whose blob was left untagged (no room next to the user's tags, or the blob changed meanwhile).</summary>
+    [Id(24)] public long TagsSkipped { get; init; }
+
+    /// <summary>Images labeled (or error rows) in the last minute and hour; kept in the coordinator's memory.</summary>
+    [Id(25)] public long LabeledLastMinute { get; init; }
+
+    [Id(26)] public long LabeledLastHour { get; init; }
+
+    /// <summary>For the most recent finished shard: seconds from its oldest blob's creation to its labels (null: not known).</summary>
+    [Id(27)] public double? LagSeconds { get; init; }
+
+    /// <summary>The largest such lag in the last hour.</summary>
+    [Id(28)] public double? MaxLagLastHourSeconds { get; init; }
+
+    /// <summary>For <c>--follow</c>: relisting rounds finished (each one committed into the ledger).</summary>
+    [Id(29)] public int FollowRounds { get; init; }
+
     public bool IsTerminal => State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 }
 

@@ -52,6 +52,13 @@ public sealed record ShardLease
 
     /// <summary>The model version pinned at submit (null only for jobs submitted before models were pinned).</summary>
     [Id(12)] public PinnedModel? Model { get; init; }
+
+    /// <summary>Write blob index tags onto the shard's labeled source blobs (see <see cref="JobSpec.TagBlobs"/>).</summary>
+    [Id(13)] public bool TagBlobs { get; init; }
+
+    [Id(14)] public float? ReviewBelow { get; init; }
+
+    [Id(15)] public float? ReviewMargin { get; init; }
 }
 
 /// <summary>Progress a worker reports while it holds a lease.</summary>
@@ -66,6 +73,12 @@ public sealed record ShardProgress
 
     /// <summary>On completion: the shard's error rows by code, with a few examples each (empty on renewals).</summary>
     [Id(3)] public IReadOnlyList<ErrorClass> ErrorClasses { get; init; } = [];
+
+    /// <summary>Labeled images that met the job's review rule (low score or small margin); final at completion.</summary>
+    [Id(4)] public int ForReview { get; init; }
+
+    /// <summary>Labeled images whose blob could not be tagged (the user's own tags left no room, or the blob changed); final at completion.</summary>
+    [Id(5)] public int TagsSkipped { get; init; }
 }
 
 /// <summary>The coordinator's answer to a renewal: go on, or stop (lease lost, job cancelled or failed).</summary>

@@ -22,6 +22,10 @@ public static class JobOutputLayout
     public static BlobPath ShardManifest(BlobPath output, string jobId, int shardId) =>
         new() { Container = output.Container, Prefix = JobFolder(output, jobId) + "shards/" + ShardName(shardId) + ".txt" };
 
+    /// <summary>For incremental jobs: the ETag of each name in the manifest group starting at <paramref name="shardId"/>, line for line.</summary>
+    public static BlobPath ShardETags(BlobPath output, string jobId, int shardId) =>
+        new() { Container = output.Container, Prefix = JobFolder(output, jobId) + "shards/" + ShardName(shardId) + ".etags" };
+
     /// <summary>Folder holding one JSONL result blob per shard (<c>mobilenet results</c> reads every blob under it).</summary>
     public static BlobPath ResultsFolder(BlobPath output, string jobId) =>
         new() { Container = output.Container, Prefix = JobFolder(output, jobId) + "results/" };

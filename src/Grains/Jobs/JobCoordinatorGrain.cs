@@ -3,6 +3,7 @@ using Azure;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MobileNet.Orleans.Contracts.Jobs;
+using MobileNet.Orleans.Contracts.Ledger;
 using MobileNet.Orleans.Contracts.Models;
 using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains.Diagnostics;
@@ -10,6 +11,7 @@ using MobileNet.Orleans.Grains.Jobs.Ledger;
 using MobileNet.Orleans.Grains.Jobs.Progress;
 using MobileNet.Orleans.Grains.Jobs.State;
 using MobileNet.Orleans.Grains.Resilience;
+using MobileNet.Orleans.Grains.Ledger;
 using MobileNet.Orleans.Grains.Storage;
 using Orleans.Concurrency;
 using Polly;
@@ -34,6 +36,7 @@ namespace MobileNet.Orleans.Grains.Jobs;
 [Reentrant]
 public sealed partial class JobCoordinatorGrain(
     JobStateStore store,
+    LedgerStore ledgers,
     JobStorage storage,
     StorageScope scope,
     JobMetrics metrics,
@@ -53,6 +56,10 @@ public sealed partial class JobCoordinatorGrain(
     private readonly ThroughputHistory history = new(TimeSpan.FromSeconds(2));
     private SiloRates? siloRates;
     private readonly List<string> listingBuffer = [];
+    private readonly List<string> listingETags = [];
+    private readonly List<DateTimeOffset?> listingCreated = [];
+    private LabelingPace? pace;
+    private LedgerLookup? lookup;
     private readonly Dictionary<int, ETag> segmentTags = [];
     private JobCoordinatorState header = new();
     private ETag? headerTag;
@@ -73,6 +80,10 @@ public sealed partial class JobCoordinatorGrain(
     private JobSpec Spec => header.Spec ?? throw new InvalidOperationException("job has no spec");
 
     private ShardLedger Ledger => ledger ?? throw new InvalidOperationException("job has no spec");
+
+    private LabelingPace Pace => pace ??= new LabelingPace(time);
+
+    private bool IsFollow => header.Spec?.FollowEvery is not null;
 
     private bool IsTerminal => header.State is JobState.Completed or JobState.Failed or JobState.Cancelled;
 
@@ -137,8 +148,13 @@ public sealed partial class JobCoordinatorGrain(
                 : throw new ArgumentException($"job id '{JobKey}' is already used by another job");
         }
 
-        var model = await SubmitChecks.PinModelAsync(storage.Coordinator, spec);
-        await SubmitChecks.RequireSourceAsync(storage.Coordinator, spec);
+        var retry = spec.RetryOf is { } parent ? await DataProductChecks.RetryParentAsync(GrainFactory, spec, parent) : null;
+        // A retry labels with the version its parent used, so its rows fold into the same ledger.
+        var model = retry?.Model ?? await SubmitChecks.PinModelAsync(storage.Coordinator, spec);
+        if (retry is null)
+        {
+            await SubmitChecks.RequireSourceAsync(storage.Coordinator, spec);
+        }
         await storage.Coordinator.GetBlobContainerClient(spec.Output.Container).CreateIfNotExistsAsync();
         if (header.Spec is { } raced)
         {
@@ -154,6 +170,8 @@ public sealed partial class JobCoordinatorGrain(
             SubmittedAt = time.GetUtcNow(),
             SegmentSize = settings.SegmentSize,
             Model = model,
+            LedgerId = spec.Incremental ? LabelLedgerKey.Of(spec.Source, model.Sha256) : null,
+            RetryShardCount = retry?.ShardsTotal ?? 0,
         };
         header = created;
         ledger = NewLedger(created);
@@ -253,6 +271,9 @@ public sealed partial class JobCoordinatorGrain(
                 LeaseDuration = settings.LeaseDuration,
                 ImageCount = grant.ImageCount,
                 Model = header.Model,
+                TagBlobs = spec.TagBlobs,
+                ReviewBelow = spec.ReviewBelow,
+                ReviewMargin = spec.ReviewMargin,
             });
         }
 
@@ -291,6 +312,7 @@ public sealed partial class JobCoordinatorGrain(
                     headerDirty = true;
                 }
 
+                Pace.ShardFinished(lease.ShardId, outcome.Labeled + outcome.Errors);
                 await EvaluateAsync();
                 break;
             case CompletionOutcome.Rejected:
@@ -416,6 +438,12 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
+        if (IsFollow && (header.FollowRoundListed || time.GetUtcNow() < header.FollowNextListing))
+        {
+            // A follow job between rounds.
+            return;
+        }
+
         var spec = Spec;
         var excluded = spec.Source.Container == spec.Output.Container ? JobOutputLayout.JobFolder(spec.Output, JobKey) : null;
         var cut = 0;
@@ -448,7 +476,7 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
-        if (cut > 0 || header.ListingComplete)
+        if (cut > 0 || header.ListingComplete || header.FollowRoundListed)
         {
             await TryFlushAsync();
         }
@@ -470,36 +498,62 @@ public sealed partial class JobCoordinatorGrain(
             var budget = Stopwatch.StartNew();
             try
             {
-                cursor ??= SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
+                cursor ??= spec.RetryOf is { } parent
+                    ? new ErrorRowsCursor(storage.Coordinator.GetBlobContainerClient(spec.Output.Container), storage.Coordinator.GetBlobContainerClient(spec.Source.Container), spec.Output, parent, header.RetryShardCount, spec.RetryCodes, header.ListingCheckpoint)
+                    : SourceCursor.Open(storage.Coordinator, spec, header.ListingCheckpoint);
+                if (FiltersByLedger && lookup is null)
+                {
+                    // The ledger as it is now: blobs recorded with the same ETag are skipped.
+                    var snapshot = await GrainFactory.GetGrain<ILabelLedgerGrain>(header.LedgerId!).GetSnapshotAsync();
+                    lookup = new LedgerLookup(snapshot, ledgers.ReadSegmentAsync);
+                }
+
                 do
                 {
                     // Read a group of shards' names, write them as one manifest blob, then add the shards in order with the
                     // checkpoint after the last: one storage call per group keeps listing ahead of thousands of
                     // completions a second.
                     var ready = new List<IReadOnlyList<string>>();
+                    var readyETags = new List<string>();
+                    var readyCreated = new List<DateTimeOffset?>();
                     var end = false;
                     while (ready.Count < settings.ShardsPerManifestBlob && !end)
                     {
                         // Never read past a shard boundary, so the cursor's checkpoint is exactly where the next shard starts.
                         var batch = await cursor.ReadAsync(spec.ShardSize - listingBuffer.Count, token);
-                        foreach (var name in batch.Names)
+                        for (var i = 0; i < batch.Names.Count; i++)
                         {
+                            var name = batch.Names[i];
                             if (spec.ManifestBlob is not null && !scope.CanRead(spec.Source.Container, name))
                             {
                                 throw new InvalidManifestException($"manifest '{spec.ManifestBlob}' names an image outside the storage scope jobs may read: '{ShardLedger.CleanReason(name)}'");
                             }
 
-                            if (excluded is null || !name.StartsWith(excluded, StringComparison.Ordinal))
+                            if (excluded is not null && name.StartsWith(excluded, StringComparison.Ordinal))
                             {
-                                listingBuffer.Add(name);
+                                continue;
                             }
+
+                            var etag = batch.ETags?[i];
+                            if (lookup is not null && await lookup.IsLabeledAsync(name, etag, token))
+                            {
+                                continue;
+                            }
+
+                            listingBuffer.Add(name);
+                            listingETags.Add(etag ?? "");
+                            listingCreated.Add(batch.Created?[i]);
                         }
 
                         end = batch.End;
                         if (listingBuffer.Count >= spec.ShardSize || (end && listingBuffer.Count > 0))
                         {
                             ready.Add([.. listingBuffer]);
+                            readyETags.AddRange(listingETags);
+                            readyCreated.Add(listingCreated.Min());
                             listingBuffer.Clear();
+                            listingETags.Clear();
+                            listingCreated.Clear();
                         }
                     }
 
@@ -512,11 +566,25 @@ public sealed partial class JobCoordinatorGrain(
                             return;
                         }
 
-                        await CutShardsAsync(spec, ready, token);
+                        var firstShard = Ledger.ShardCount;
+                        await CutShardsAsync(spec, ready, header.LedgerId is not null ? readyETags : null, token);
                         cut += ready.Count;
+                        for (var i = 0; i < readyCreated.Count; i++)
+                        {
+                            Pace.ShardCut(firstShard + i, readyCreated[i]);
+                        }
                     }
 
-                    if (end)
+                    if (end && IsFollow)
+                    {
+                        // A follow round has listed everything: its shards run, then it commits and the next round relists.
+                        header.FollowRoundListed = true;
+                        header.ListingCheckpoint = null;
+                        headerDirty = true;
+                        await ResetCursorAsync();
+                        lookup = null;
+                    }
+                    else if (end)
                     {
                         header.ListingComplete = true;
                         header.ListingCheckpoint = null;
@@ -525,25 +593,37 @@ public sealed partial class JobCoordinatorGrain(
                         LogListingComplete(logger, JobKey, Ledger.ListedImages, Ledger.ShardCount);
                     }
                 }
-                while (!header.ListingComplete && budget.Elapsed < settings.ListingTurnBudget);
+                while (!header.ListingComplete && !header.FollowRoundListed && budget.Elapsed < settings.ListingTurnBudget);
             }
             catch (Exception ex) when (SiloResiliencePipelines.IsTransientListingFailure(ex))
             {
                 // The next try starts again from the last cut.
                 lastStorageFailure = time.GetUtcNow();
                 listingBuffer.Clear();
+                listingETags.Clear();
+                listingCreated.Clear();
+                lookup = null;
                 await ResetCursorAsync();
                 throw;
             }
         }
     }
 
-    private async Task CutShardsAsync(JobSpec spec, List<IReadOnlyList<string>> shards, CancellationToken cancellationToken)
+    /// <summary>An incremental job over a listing (not a retry): it skips what its ledger has and records the ETags it labels.</summary>
+    private bool FiltersByLedger => header.LedgerId is not null && Spec.RetryOf is null;
+
+    private async Task CutShardsAsync(JobSpec spec, List<IReadOnlyList<string>> shards, IReadOnlyList<string>? etags, CancellationToken cancellationToken)
     {
         var first = Ledger.ShardCount;
         var blob = JobOutputLayout.ShardManifest(spec.Output, JobKey, first);
-        var ranges = await ShardManifestFile.WriteGroupAsync(
-            storage.Coordinator.GetBlobContainerClient(blob.Container).GetBlobClient(blob.Prefix), shards, cancellationToken);
+        var container = storage.Coordinator.GetBlobContainerClient(blob.Container);
+        if (etags is not null)
+        {
+            // Beside the group's names, line for line, before the shards exist: the ledger commit reads both.
+            await ShardManifestFile.WriteAsync(container.GetBlobClient(JobOutputLayout.ShardETags(spec.Output, JobKey, first).Prefix), etags, cancellationToken);
+        }
+
+        var ranges = await ShardManifestFile.WriteGroupAsync(container.GetBlobClient(blob.Prefix), shards, cancellationToken);
 
         // The records and the checkpoint change together (no await between), so any stored header matches its segments.
         for (var i = 0; i < shards.Count; i++)
@@ -658,20 +738,101 @@ public sealed partial class JobCoordinatorGrain(
             return;
         }
 
+        if (IsFollow)
+        {
+            await FollowRoundAsync();
+            return;
+        }
+
         if (!header.ListingComplete)
         {
             return;
         }
 
-        if (Ledger.ShardCount == 0)
+        if (Ledger.ShardCount == 0 && header.LedgerId is null && Spec.RetryOf is null)
         {
             await EndJobAsync(JobState.Failed, $"no images found under {Spec.Source}");
             return;
         }
 
-        if (Ledger.AllShardsFinished)
+        // An incremental job with nothing new, or a retry of a job without error rows, completes with no images.
+        if (Ledger.ShardCount == 0 || Ledger.AllShardsFinished)
         {
+            if (header.LedgerId is not null && !header.LedgerCommitted && !await TryCommitToLedgerAsync())
+            {
+                // Merging: housekeeping asks again; the job is completed once its images are in the ledger.
+                return;
+            }
+
             await EndJobAsync(JobState.Completed, null);
+        }
+    }
+
+    /// <summary>A follow round whose shards all finished is committed into the ledger; the next one lists after the period.</summary>
+    private async Task FollowRoundAsync()
+    {
+        if (!header.FollowRoundListed || !Ledger.NothingInFlight)
+        {
+            return;
+        }
+
+        if (Ledger.ShardCount > header.FollowRoundStart && !await TryCommitToLedgerAsync($"{JobKey}/round-{header.FollowRounds}", header.FollowRoundStart))
+        {
+            return;
+        }
+
+        header.FollowRounds++;
+        header.FollowRoundStart = Ledger.ShardCount;
+        header.FollowRoundListed = false;
+        header.FollowNextListing = time.GetUtcNow() + Spec.FollowEvery!.Value;
+        headerDirty = true;
+        await TryFlushAsync();
+    }
+
+    private async Task<bool> TryCommitToLedgerAsync(string? commitId = null, int fromShard = 0)
+    {
+        if (Ledger.ShardCount == 0)
+        {
+            // Nothing labeled: the ledger stays as it is.
+            header.LedgerCommitted = true;
+            headerDirty = true;
+            return true;
+        }
+
+        try
+        {
+            var spec = Spec;
+            var committed = await GrainFactory.GetGrain<ILabelLedgerGrain>(header.LedgerId!).CommitAsync(new LedgerCommit
+            {
+                JobId = JobKey,
+                Source = spec.Source,
+                ModelSha256 = header.Model!.Sha256,
+                Output = spec.Output,
+                ShardCount = Ledger.ShardCount,
+                HasETags = true,
+                TopK = spec.TopK,
+                CommitId = commitId,
+                FromShard = fromShard,
+            });
+            if (committed && commitId is not null)
+            {
+                return true;
+            }
+
+            if (committed)
+            {
+                header.LedgerCommitted = true;
+                headerDirty = true;
+                LogLedgerCommitted(logger, JobKey, header.LedgerId!);
+            }
+
+            return committed;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            lastStorageFailure = time.GetUtcNow();
+            LogStorageRetry(logger, ex, JobKey, "committing the job's images into its ledger");
+            return false;
         }
     }
 
@@ -857,6 +1018,13 @@ public sealed partial class JobCoordinatorGrain(
         Model = header.Model,
         ErrorClasses = errorClasses.IsEmpty ? null : [.. errorClasses.Snapshot()],
         Usage = usage.Count == 0 ? null : [.. usage.Values],
+        LedgerId = header.LedgerId,
+        LedgerCommitted = header.LedgerCommitted,
+        RetryShardCount = header.RetryShardCount,
+        FollowRoundListed = header.FollowRoundListed,
+        FollowRoundStart = header.FollowRoundStart,
+        FollowNextListing = header.FollowNextListing,
+        FollowRounds = header.FollowRounds,
     };
 
     private async Task TryFlushAsync()
@@ -888,6 +1056,7 @@ public sealed partial class JobCoordinatorGrain(
     private JobStatus BuildStatus()
     {
         var book = Ledger;
+        var recent = Pace.Snapshot();
         var labeled = book.Labeled;
         var errors = book.Errors;
         var rate = CurrentRate();
@@ -927,6 +1096,13 @@ public sealed partial class JobCoordinatorGrain(
             FailedShards = book.FailedShards.ToArray(),
             Model = header.Model,
             ErrorClasses = errorClasses.Snapshot(book.FailedShardImages, book.FailedShards),
+            ForReview = book.ForReview,
+            TagsSkipped = book.TagsSkipped,
+            LabeledLastMinute = recent.LastMinute,
+            LabeledLastHour = recent.LastHour,
+            LagSeconds = Pace.LastLagSeconds,
+            MaxLagLastHourSeconds = recent.MaxLag,
+            FollowRounds = header.FollowRounds,
         };
     }
 
@@ -1002,6 +1178,9 @@ public sealed partial class JobCoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId}: state was changed by another activation; deactivating to reload it")]
     private static partial void LogInconsistentState(ILogger logger, Exception exception, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId}: its images are committed into ledger {LedgerId}")]
+    private static partial void LogLedgerCommitted(ILogger logger, string jobId, string ledgerId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Job {JobId} shard {ShardId}: completion from {Silo} names a lease this shard never had; ignored")]
     private static partial void LogUnknownLease(ILogger logger, string jobId, int shardId, string silo);

@@ -6,7 +6,14 @@ using MobileNet.Orleans.Contracts.Jobs;
 namespace MobileNet.Orleans.Grains.Jobs;
 
 /// <summary>One read of the source: some image names, and whether the source is exhausted.</summary>
-internal readonly record struct SourceBatch(IReadOnlyList<string> Names, bool End);
+internal readonly record struct SourceBatch(IReadOnlyList<string> Names, bool End)
+{
+    /// <summary>Each name's ETag (same order) where the cursor lists blobs; null for a manifest or a retry.</summary>
+    public IReadOnlyList<string>? ETags { get; init; }
+
+    /// <summary>Each name's creation time where the listing gives it (for the label lag of <c>--follow</c>).</summary>
+    public IReadOnlyList<DateTimeOffset?>? Created { get; init; }
+}
 
 /// <summary>
 /// Reads a job's image names page by page. <see cref="Checkpoint"/> marks the position after the last batch returned,
@@ -44,7 +51,7 @@ internal sealed class ContainerListingCursor : SourceCursor
     private readonly BlobContainerClient container;
     private readonly string prefix;
     private readonly int pageSize;
-    private readonly Queue<string> page = new();
+    private readonly Queue<(string Name, string ETag, DateTimeOffset? Created)> page = new();
     private string? pageToken;
     private string? nextToken;
     private string? lastTaken;
@@ -71,13 +78,17 @@ internal sealed class ContainerListingCursor : SourceCursor
         }
 
         var names = new List<string>(Math.Min(Math.Max(max, 0), page.Count));
-        while (names.Count < max && page.TryDequeue(out var name))
+        var etags = new List<string>(names.Capacity);
+        var created = new List<DateTimeOffset?>(names.Capacity);
+        while (names.Count < max && page.TryDequeue(out var item))
         {
-            names.Add(name);
-            lastTaken = name;
+            names.Add(item.Name);
+            etags.Add(item.ETag);
+            created.Add(item.Created);
+            lastTaken = item.Name;
         }
 
-        return new SourceBatch(names, page.Count == 0 && lastPage);
+        return new SourceBatch(names, page.Count == 0 && lastPage) { ETags = etags, Created = created };
     }
 
     private async Task ReadPageAsync(CancellationToken cancellationToken)
@@ -87,12 +98,16 @@ internal sealed class ContainerListingCursor : SourceCursor
         var options = new GetBlobsOptions { Prefix = prefix.Length == 0 ? null : prefix };
         var pages = container.GetBlobsAsync(options, cancellationToken).AsPages(pageToken, pageSize);
         var names = new List<string>();
+        var etags = new List<string>();
+        var created = new List<DateTimeOffset?>();
         string? continuation = null;
         await foreach (var result in pages.WithCancellation(cancellationToken))
         {
             foreach (var item in result.Values)
             {
                 names.Add(item.Name);
+                etags.Add(ListingCheckpoint.NormalizeETag(item.Properties.ETag?.ToString()));
+                created.Add(item.Properties.CreatedOn);
             }
 
             continuation = string.IsNullOrEmpty(result.ContinuationToken) ? null : result.ContinuationToken;
@@ -114,7 +129,7 @@ internal sealed class ContainerListingCursor : SourceCursor
 
         for (var i = start; i < names.Count; i++)
         {
-            page.Enqueue(names[i]);
+            page.Enqueue((names[i], etags[i], created[i]));
         }
     }
 }
@@ -123,6 +138,9 @@ internal sealed class ContainerListingCursor : SourceCursor
 internal static class ListingCheckpoint
 {
     private const char Separator = '\n';
+
+    /// <summary>An ETag as the ledger stores it: listings give it bare, response headers quoted.</summary>
+    public static string NormalizeETag(string? etag) => etag?.Trim().Trim('"') ?? "";
 
     public static string? Format(string? token, string? lastTaken) =>
         token is null && lastTaken is null ? null : $"{token}{Separator}{lastTaken}";

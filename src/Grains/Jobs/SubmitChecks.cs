@@ -13,8 +13,12 @@ namespace MobileNet.Orleans.Grains.Jobs;
 internal static class SubmitChecks
 {
     /// <summary>Reads the model's manifest and pins that version; refuses a top-k above its class count.</summary>
-    public static async Task<PinnedModel> PinModelAsync(BlobServiceClient storage, JobSpec spec)
+    public static Task<PinnedModel> PinModelAsync(BlobServiceClient storage, JobSpec spec) => PinModelAsync(storage, spec.ModelName, spec.TopK);
+
+    /// <summary>The model's current version (its manifest); refuses a top-k above its class count.</summary>
+    public static async Task<PinnedModel> PinModelAsync(BlobServiceClient storage, string modelName, int topK)
     {
+        var spec = (ModelName: modelName, TopK: topK);
         var blob = storage.GetBlobContainerClient(ModelStoreLayout.Container).GetBlobClient(ModelStoreLayout.ManifestBlob(spec.ModelName));
         ModelManifest manifest;
         try

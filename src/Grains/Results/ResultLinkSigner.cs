@@ -44,6 +44,16 @@ public sealed class ResultLinkSigner(JobStorage storage, TimeProvider time)
         return new ResultReadLinks { Folder = JobOutputLayout.ResultsFolder(output, jobId), Blobs = links, ExpiresAt = expires };
     }
 
+    /// <summary>A read-only link to one blob of the cluster's account (ledger segments for <c>results --latest</c>).</summary>
+    public async Task<(string Link, DateTimeOffset ExpiresAt)> SignBlobAsync(string container, string blobName, CancellationToken cancellationToken = default)
+    {
+        var service = storage.Coordinator;
+        var now = time.GetUtcNow();
+        var expires = now + LinkLifetime;
+        var link = await SignAsync(service, service.GetBlobContainerClient(container).GetBlobClient(blobName), now, expires, cancellationToken).ConfigureAwait(false);
+        return (link.AbsoluteUri, expires);
+    }
+
     private async Task<Uri> SignAsync(BlobServiceClient service, BlobClient blob, DateTimeOffset now, DateTimeOffset expires, CancellationToken cancellationToken)
     {
         if (blob.CanGenerateSasUri)

@@ -21,6 +21,12 @@ public sealed class StorageScopeOptions
     /// <summary>Where job outputs (results, shard manifests, summaries) may be written.</summary>
     public List<string> Write { get; set; } = [];
 
+    /// <summary>
+    /// Sources whose blobs <c>--tag-blobs</c> jobs may write index tags onto. Tagging changes a blob in a container jobs
+    /// otherwise only read, so it is a separate grant, empty (no tagging anywhere) unless the operator names it.
+    /// </summary>
+    public List<string> Tag { get; set; } = [];
+
     /// <summary>The service's own containers (grain state and the like), refused for every job; the model store is always among them.</summary>
     public List<string> ServiceContainers { get; set; } = [];
 }
@@ -32,9 +38,9 @@ public sealed class StorageScopeOptionsValidator : IValidateOptions<StorageScope
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        foreach (var (list, what) in new[] { (options.Read, "Read"), (options.Write, "Write") })
+        foreach (var (list, what) in new[] { (options.Read, "Read"), (options.Write, "Write"), (options.Tag, "Tag") })
         {
-            if (list.Count == 0)
+            if (list.Count == 0 && what != "Tag")
             {
                 failures.Add($"StorageScope:{what} must name at least one container (or container/prefix) jobs may {(what == "Read" ? "read images from" : "write results to")}");
             }
@@ -112,6 +118,7 @@ public sealed class StorageScope
 {
     private readonly IReadOnlyList<StorageScopeEntry> read;
     private readonly IReadOnlyList<StorageScopeEntry> write;
+    private readonly IReadOnlyList<StorageScopeEntry> tag;
     private readonly IReadOnlySet<string> service;
 
     public StorageScope(IOptions<StorageScopeOptions> options)
@@ -120,6 +127,7 @@ public sealed class StorageScope
         var settings = options.Value;
         read = settings.Read.Select(StorageScopeEntry.Parse).ToArray();
         write = settings.Write.Select(StorageScopeEntry.Parse).ToArray();
+        tag = settings.Tag.Select(StorageScopeEntry.Parse).ToArray();
         service = ServiceContainersOf(settings).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -149,7 +157,17 @@ public sealed class StorageScope
         {
             throw new ArgumentException($"output '{spec.Output}' is outside the storage scope jobs may write ({Describe(write)})");
         }
+
+        if (spec.TagBlobs && !CanTag(spec.Source.Container, spec.Source.Prefix))
+        {
+            throw new ArgumentException(tag.Count == 0
+                ? $"--tag-blobs: this cluster lets no job write tags onto source blobs (StorageScope:Tag is empty)"
+                : $"--tag-blobs: source '{spec.Source}' is outside the storage scope jobs may tag (StorageScope:Tag, {Describe(tag)})");
+        }
     }
+
+    /// <summary>Whether a job may write index tags onto source blobs under this container/prefix.</summary>
+    public bool CanTag(string container, string prefix) => !service.Contains(container) && tag.Any(e => e.Covers(container, prefix));
 
     /// <summary>Whether an image (or manifest) blob name may be read by a job.</summary>
     public bool CanRead(string container, string name) => !service.Contains(container) && read.Any(e => e.Covers(container, name));

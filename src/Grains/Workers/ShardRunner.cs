@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using MobileNet.Inference;
 using MobileNet.Orleans.Contracts.Jobs;
 using MobileNet.Orleans.Grains.Accounting;
+using MobileNet.Orleans.Contracts.Labels;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Models;
 using MobileNet.Orleans.Grains.Resilience;
@@ -43,6 +44,7 @@ public sealed partial class ShardRunner(
     JobMetrics metrics,
     SiloUsageMeter usage,
     JobUsageReporter usageReporter,
+    BlobTagWriter tagWriter,
     IOptions<WorkerOptions> options,
     ResiliencePipelineProvider<string> pipelines,
     ILogger<ShardRunner> logger)
@@ -94,6 +96,8 @@ public sealed partial class ShardRunner(
             var results = new StringBuilder(names.Count * 256);
             var errorClasses = new ShardErrorClasses();
             var sources = names.Select(name => BlobImageSources.Create(images, name, settings.MaxImageBytes)).ToAsyncEnumerable();
+            var review = new ReviewRule(lease.ReviewBelow, lease.ReviewMargin);
+            var toTag = lease.TagBlobs ? new List<(string Image, LabelScore Top)>(names.Count) : null;
             await foreach (var record in pipeline.RunAsync(sources, token))
             {
                 results.Append(LabelingRecordFormat.ToJsonLine(record with { Model = pin.Sha256 })).Append(LabelingRecordFormat.LineTerminator);
@@ -103,6 +107,28 @@ public sealed partial class ShardRunner(
                 {
                     errorClasses.Add(error, record.Image);
                 }
+
+                if (record.Succeeded && record.Labels.Count > 0)
+                {
+                    toTag?.Add((record.Image, record.Labels[0]));
+                    if (review.IsActive && review.Needs(record.Labels.Select(l => l.Score).ToArray()))
+                    {
+                        progress.AddForReview();
+                    }
+                }
+            }
+
+            if (toTag is not null)
+            {
+                // Before the result is written: a shard whose tagging is cut short is redone whole, and tagging again is harmless.
+                await Parallel.ForEachAsync(toTag, new ParallelOptions { MaxDegreeOfParallelism = settings.ReadParallelism, CancellationToken = token }, async (item, ct) =>
+                {
+                    var tags = BlobLabelTags.For(item.Top.Label, item.Top.Score, pin.Name, pin.Sha256, leaseRef.JobId);
+                    if (await tagWriter.WriteAsync(images.GetBlobClient(item.Image), tags, ct) != TagOutcome.Tagged)
+                    {
+                        progress.AddTagSkipped();
+                    }
+                });
             }
 
             if (progress.Processed != names.Count)
@@ -297,6 +323,8 @@ internal sealed class ProgressCounter
     private readonly TaskCompletionSource firstRecord = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int labeled;
     private int errors;
+    private int forReview;
+    private int tagsSkipped;
 
     /// <summary>Completes when the first image (labeled or not) is counted.</summary>
     public Task FirstRecord => firstRecord.Task;
@@ -317,10 +345,14 @@ internal sealed class ProgressCounter
         firstRecord.TrySetResult();
     }
 
+    public void AddForReview() => Interlocked.Increment(ref forReview);
+
+    public void AddTagSkipped() => Interlocked.Increment(ref tagsSkipped);
+
     public ShardProgress Snapshot()
     {
         var l = Volatile.Read(ref labeled);
         var e = Volatile.Read(ref errors);
-        return new ShardProgress { Processed = l + e, Labeled = l, Errors = e };
+        return new ShardProgress { Processed = l + e, Labeled = l, Errors = e, ForReview = Volatile.Read(ref forReview), TagsSkipped = Volatile.Read(ref tagsSkipped) };
     }
 }

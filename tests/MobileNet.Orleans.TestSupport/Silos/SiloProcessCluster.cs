@@ -46,6 +46,9 @@ public sealed class SiloProcessCluster : IAsyncDisposable
     /// <summary>What jobs of the tests may write (their own containers and the default output container).</summary>
     public static IReadOnlyList<string> WriteScope { get; } = ["t-*", "rel-*", "mobilenet-results"];
 
+    /// <summary>Where jobs of the tests may write tags onto source blobs (only containers made for that).</summary>
+    public static IReadOnlyList<string> TagScope { get; } = ["t-tag-*"];
+
     /// <summary>CLI arguments for storage-only commands (upload, models).</summary>
     public string[] StorageArgs => ["--storage", Storage];
 
@@ -113,6 +116,11 @@ public sealed class SiloProcessCluster : IAsyncDisposable
             ["Worker__DrainTimeout"] = "00:00:05",
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
         };
+        foreach (var (entry, position) in TagScope.Select((e, i) => (e, i)))
+        {
+            merged[$"StorageScope__Tag__{position.ToString(System.Globalization.CultureInfo.InvariantCulture)}"] = entry;
+        }
+
         foreach (var (key, value) in _settings.Concat(settings ?? new Dictionary<string, string>()))
         {
             merged[key] = value;

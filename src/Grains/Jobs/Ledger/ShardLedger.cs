@@ -87,6 +87,12 @@ public sealed partial class ShardLedger
 
     private long FinishedLabeled { get; set; }
 
+    /// <summary>Labeled images of done shards that met the job's review rule.</summary>
+    public long ForReview { get; private set; }
+
+    /// <summary>Labeled images of done shards whose blob was left untagged.</summary>
+    public long TagsSkipped { get; private set; }
+
     private long FinishedErrors { get; set; }
 
     /// <summary>Failed shards whose error rows are not written yet (the grain writes them, then calls <see cref="MarkErrorRowsWritten"/>).</summary>
@@ -118,6 +124,9 @@ public sealed partial class ShardLedger
             .Select(t => new SiloShare { Silo = t.Key, Labeled = t.Value.Labeled, Errors = t.Value.Errors })
             .ToArray();
     }
+
+    /// <summary>Every shard cut so far is done or failed with its error rows written (a <c>--follow</c> round may end).</summary>
+    public bool NothingInFlight => ShardsPending == 0 && live.Count == 0 && needErrorRows.Count == 0;
 
     /// <summary>True when listing is over and every shard is done or failed with its error rows written.</summary>
     public bool AllShardsFinished =>
@@ -296,6 +305,12 @@ public sealed partial class ShardLedger
         ShardsDone++;
         FinishedLabeled += outcome.Labeled;
         FinishedErrors += outcome.Errors;
+        var forReview = Math.Clamp(outcome.ForReview, 0, outcome.Labeled);
+        var untagged = Math.Clamp(outcome.TagsSkipped, 0, outcome.Labeled);
+        segment.ForReview += forReview;
+        segment.TagsSkipped += untagged;
+        ForReview += forReview;
+        TagsSkipped += untagged;
         if (slot.Silo >= 0)
         {
             var totals = siloTotals.GetValueOrDefault(slot.Silo);
@@ -463,7 +478,7 @@ public sealed partial class ShardLedger
     {
         var segment = segments[index];
         var slots = segment.Slots ?? throw new InvalidOperationException($"segment {index} is finished and stored");
-        var record = new ShardSegmentRecord { Index = index, Shards = new List<StoredShard>(segment.Count) };
+        var record = new ShardSegmentRecord { Index = index, Shards = new List<StoredShard>(segment.Count), ForReview = segment.ForReview, TagsSkipped = segment.TagsSkipped };
         var local = new Dictionary<int, int>();
         for (var i = 0; i < segment.Count; i++)
         {
@@ -533,6 +548,10 @@ public sealed partial class ShardLedger
             }
 
             var segment = SegmentOf(record.Index * settings.SegmentSize, create: true)!;
+            segment.ForReview = record.ForReview;
+            segment.TagsSkipped = record.TagsSkipped;
+            ForReview += record.ForReview;
+            TagsSkipped += record.TagsSkipped;
             var take = Math.Min(record.Shards.Count, shardCount - segment.First);
             for (var i = 0; i < take; i++)
             {
@@ -781,6 +800,11 @@ public sealed partial class ShardLedger
         public long Version { get; private set; }
 
         public long StoredVersion { get; set; }
+
+        /// <summary>Review and untagged counts of its done shards (each shard completes once, so a sum per segment is exact).</summary>
+        public int ForReview { get; set; }
+
+        public int TagsSkipped { get; set; }
 
         public void Touch() => Version++;
     }

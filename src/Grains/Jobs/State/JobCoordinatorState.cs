@@ -55,6 +55,26 @@ public sealed class JobCoordinatorState
 
     /// <summary>The silos' CPU time and images for the job (one entry per silo), as of the last header write.</summary>
     [Id(17)] public List<SiloJobUsage>? Usage { get; set; }
+
+    /// <summary>The incremental ledger the job filters against and commits into (null: not incremental).</summary>
+    [Id(18)] public string? LedgerId { get; set; }
+
+    /// <summary>The job's images are in its ledger; only then is an incremental job completed.</summary>
+    [Id(19)] public bool LedgerCommitted { get; set; }
+
+    /// <summary>For a retry: how many shards the retried job has (their result blobs are the retry's source).</summary>
+    [Id(20)] public int RetryShardCount { get; set; }
+
+    /// <summary>For <c>--follow</c>: the current round has listed the whole source (its shards may still run).</summary>
+    [Id(21)] public bool FollowRoundListed { get; set; }
+
+    /// <summary>For <c>--follow</c>: the first shard of the current round.</summary>
+    [Id(22)] public int FollowRoundStart { get; set; }
+
+    /// <summary>For <c>--follow</c>: when the next round lists the source again.</summary>
+    [Id(23)] public DateTimeOffset? FollowNextListing { get; set; }
+
+    [Id(24)] public int FollowRounds { get; set; }
 }
 
 [GenerateSerializer, Alias("mobilenet.shard-status")]
@@ -79,6 +99,12 @@ public sealed class ShardSegmentRecord
     [Id(1)] public List<string> Silos { get; set; } = [];
 
     [Id(2)] public List<StoredShard> Shards { get; set; } = [];
+
+    /// <summary>Labeled images of this segment's done shards that met the review rule.</summary>
+    [Id(3)] public int ForReview { get; set; }
+
+    /// <summary>Labeled images of this segment's done shards whose blob was left untagged.</summary>
+    [Id(4)] public int TagsSkipped { get; set; }
 }
 
 /// <summary>One shard: a few dozen bytes, whatever its image count.</summary>

@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using MobileNet.Inference;
+using MobileNet.Orleans.Contracts.Jobs;
+
+namespace MobileNet.Orleans.Client.Results;
+
+/// <summary>
+/// A job's result rows by image name, each image once: a container listing job's shards pass straight through
+/// (their order is checked), a manifest job's rows go through the external merge sort. Memory stays bounded.
+/// </summary>
+public static class JobResultRecords
+{
+    public static async IAsyncEnumerable<LabelingRecord> ReadAsync(ShardResultReader reader, JobStatus status, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(status);
+        var lines = reader.ReadAsync(status.ShardsTotal, cancellationToken);
+        // A follow job's rounds each list in name order, but a later round's names may sort before an earlier one's.
+        if (status.Spec.ManifestBlob is null && status.Spec.FollowEvery is null)
+        {
+            await foreach (var line in ListingOrderCheck.CheckAsync(lines, cancellationToken).ConfigureAwait(false))
+            {
+                yield return LabelingRecordFormat.ParseJsonLine(line);
+            }
+
+            yield break;
+        }
+
+        // A manifest lists images in any order: sort. The merger pushes lines; a small channel turns that into a pull.
+        var channel = Channel.CreateBounded<LabelingRecord>(new BoundedChannelOptions(256) { SingleReader = true, SingleWriter = true });
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var merging = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    await new ResultMerger().MergeAsync(Lines(lines, cts.Token), (line, ct) => channel.Writer.WriteAsync(LabelingRecordFormat.ParseJsonLine(line), ct), cts.Token).ConfigureAwait(false);
+                    channel.Writer.Complete();
+                }
+#pragma warning disable CA1031 // Handed to the reader, which rethrows it.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    channel.Writer.Complete(ex);
+                }
+            },
+            cts.Token);
+        try
+        {
+            await foreach (var record in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return record;
+            }
+        }
+        finally
+        {
+            await cts.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await merging.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<string> Lines(IAsyncEnumerable<ShardLine> lines, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var line in lines.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return line.Line;
+        }
+    }
+}
