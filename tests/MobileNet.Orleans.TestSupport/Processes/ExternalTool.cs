@@ -35,7 +35,7 @@ public static class ExternalTool
         IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? timeout = null)
     {
         var args = arguments.ToList();
-        var command = Cli.Wrap(fileName)
+        var command = CliWrap.Cli.Wrap(fileName)
             .WithArguments(args)
             .WithWorkingDirectory(workingDirectory ?? RepositoryLayout.Root)
             .WithEnvironmentVariables(environment ?? new Dictionary<string, string?>())

@@ -139,7 +139,7 @@ public sealed class ManagedProcess : IAsyncDisposable
         }
 
         StoppedByTest = true;
-        await Cli.Wrap("kill").WithArguments(["-TERM", Id.ToString(CultureInfo.InvariantCulture)]).WithValidation(CommandResultValidation.None).ExecuteAsync();
+        await CliWrap.Cli.Wrap("kill").WithArguments(["-TERM", Id.ToString(CultureInfo.InvariantCulture)]).WithValidation(CommandResultValidation.None).ExecuteAsync();
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for the exit; false if it still runs.</summary>

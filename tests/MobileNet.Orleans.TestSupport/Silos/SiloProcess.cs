@@ -102,7 +102,7 @@ public sealed class SiloProcess : IAsyncDisposable
             env[key] = value;
         }
 
-        var command = Cli.Wrap("dotnet").WithArguments([RepositoryLayout.SiloDll]).WithWorkingDirectory(RepositoryLayout.Root).WithEnvironmentVariables(env);
+        var command = CliWrap.Cli.Wrap("dotnet").WithArguments([RepositoryLayout.SiloDll]).WithWorkingDirectory(RepositoryLayout.Root).WithEnvironmentVariables(env);
         return new SiloProcess(ManagedProcess.Start(launch.Name, command, launch.LogFile), siloPort, gatewayPort, httpPort);
     }
 

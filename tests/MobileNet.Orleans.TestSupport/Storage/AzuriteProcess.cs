@@ -56,7 +56,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
             return;
         }
 
-        var command = Cli.Wrap(RepositoryLayout.AzuriteExecutable).WithArguments(
+        var command = CliWrap.Cli.Wrap(RepositoryLayout.AzuriteExecutable).WithArguments(
         [
             "--silent", "--skipApiVersionCheck", "--disableTelemetry", "--loose",
             "--blobHost", "127.0.0.1", "--blobPort", Port(_blob),
