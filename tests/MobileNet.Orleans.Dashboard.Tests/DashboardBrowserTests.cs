@@ -79,8 +79,10 @@ public sealed class DashboardBrowserTests(DashboardClusterFixture fixture, ITest
         string state = "";
         while (watch.Elapsed < TimeSpan.FromMinutes(6))
         {
-            var text = await page.EvaluateExpressionAsync<string>("document.querySelector('#processed .value')?.textContent ?? ''");
-            state = await page.EvaluateExpressionAsync<string>("document.querySelector('h1 .state')?.textContent ?? ''");
+            // State and count in one evaluation: two reads could straddle a page update (an old count beside the new state).
+            var both = await page.EvaluateExpressionAsync<string>("(document.querySelector('h1 .state')?.textContent ?? '') + '|' + (document.querySelector('#processed .value')?.textContent ?? '')");
+            state = both.Split('|')[0];
+            var text = both[(both.IndexOf('|', StringComparison.Ordinal) + 1)..];
             if (long.TryParse(text.Split('/')[0].Trim().Replace(",", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var processed)
                 && (seen.Count == 0 || seen[^1] != processed))
             {
