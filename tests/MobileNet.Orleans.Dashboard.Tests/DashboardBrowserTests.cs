@@ -51,9 +51,10 @@ public sealed class DashboardBrowserTests(DashboardClusterFixture fixture, ITest
         var consoleErrors = new List<string>();
         page.Console += (_, e) =>
         {
-            if (e.Message.Type == ConsoleType.Error)
+            // The browser's own favicon probe (the sign-in page has none) is not the page's error.
+            if (e.Message.Type == ConsoleType.Error && e.Message.Location?.URL?.Contains("favicon", StringComparison.Ordinal) != true)
             {
-                consoleErrors.Add(e.Message.Text);
+                consoleErrors.Add($"{e.Message.Text} ({e.Message.Location?.URL})");
             }
         };
 
