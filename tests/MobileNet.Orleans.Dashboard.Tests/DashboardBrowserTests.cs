@@ -51,9 +51,10 @@ public sealed class DashboardBrowserTests(DashboardClusterFixture fixture, ITest
         var consoleErrors = new List<string>();
         page.Console += (_, e) =>
         {
-            if (e.Message.Type == ConsoleType.Error)
+            // The browser's own favicon probe (the sign-in page has none) is not the page's error.
+            if (e.Message.Type == ConsoleType.Error && e.Message.Location?.URL?.Contains("favicon", StringComparison.Ordinal) != true)
             {
-                consoleErrors.Add(e.Message.Text);
+                consoleErrors.Add($"{e.Message.Text} ({e.Message.Location?.URL})");
             }
         };
 
@@ -79,8 +80,10 @@ public sealed class DashboardBrowserTests(DashboardClusterFixture fixture, ITest
         string state = "";
         while (watch.Elapsed < TimeSpan.FromMinutes(6))
         {
-            var text = await page.EvaluateExpressionAsync<string>("document.querySelector('#processed .value')?.textContent ?? ''");
-            state = await page.EvaluateExpressionAsync<string>("document.querySelector('h1 .state')?.textContent ?? ''");
+            // State and count in one evaluation: two reads could straddle a page update (an old count beside the new state).
+            var both = await page.EvaluateExpressionAsync<string>("(document.querySelector('h1 .state')?.textContent ?? '') + '|' + (document.querySelector('#processed .value')?.textContent ?? '')");
+            state = both.Split('|')[0];
+            var text = both[(both.IndexOf('|', StringComparison.Ordinal) + 1)..];
             if (long.TryParse(text.Split('/')[0].Trim().Replace(",", "", StringComparison.Ordinal), NumberStyles.Integer, CultureInfo.InvariantCulture, out var processed)
                 && (seen.Count == 0 || seen[^1] != processed))
             {

@@ -44,9 +44,7 @@ public sealed class JobCoordinatorTests(ClusterFixture fixture)
         Assert.All(status.Silos, s => Assert.True(s.Labeled > 0, $"{s.Silo} labeled nothing"));
         Assert.Equal(160, status.Silos.Sum(s => s.Labeled + s.Errors));
 
-        var summaryBlob = JobOutputLayout.Summary(spec.Output, jobId);
-        var summary = await blobs.GetBlobContainerClient(summaryBlob.Container).GetBlobClient(summaryBlob.Prefix).DownloadContentAsync();
-        using var json = JsonDocument.Parse(summary.Value.Content.ToString());
+        using var json = JsonDocument.Parse(await JobTestData.ReadSummaryAsync(blobs, spec, jobId));
         Assert.Equal("Completed", json.RootElement.GetProperty("state").GetString());
         Assert.Equal(157, json.RootElement.GetProperty("labeled").GetInt64());
 

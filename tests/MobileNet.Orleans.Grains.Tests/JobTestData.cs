@@ -83,6 +83,15 @@ internal static class JobTestData
         }
     }
 
+    /// <summary>The job's summary.json, waiting for it: the coordinator writes it just after the job turns terminal.</summary>
+    public static async Task<string> ReadSummaryAsync(BlobServiceClient blobs, JobSpec spec, string jobId)
+    {
+        var summary = JobOutputLayout.Summary(spec.Output, jobId);
+        var blob = blobs.GetBlobContainerClient(summary.Container).GetBlobClient(summary.Prefix);
+        await WaitUntilAsync(async () => (await blob.ExistsAsync()).Value, TimeSpan.FromSeconds(60), "summary.json written");
+        return (await blob.DownloadContentAsync()).Value.Content.ToString();
+    }
+
     public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
     {
         var clock = Stopwatch.StartNew();

@@ -33,8 +33,7 @@ public sealed class ModelPinningTests(ClusterFixture fixture)
         {
             Assert.Equal(JobState.Completed, status.State);
             Assert.Equal(alphaManifest.Sha256, status.Model!.Sha256);
-            var summary = JobOutputLayout.Summary(specs[i].Output, ids[i]);
-            using (var json = JsonDocument.Parse((await blobs.GetBlobContainerClient(summary.Container).GetBlobClient(summary.Prefix).DownloadContentAsync()).Value.Content.ToString()))
+            using (var json = JsonDocument.Parse(await JobTestData.ReadSummaryAsync(blobs, specs[i], ids[i])))
             {
                 // summary.json names the model version the job used.
                 Assert.Equal(alphaManifest.Sha256, json.RootElement.GetProperty("model").GetProperty("sha256").GetString());
@@ -125,10 +124,9 @@ public sealed class ModelPinningTests(ClusterFixture fixture)
             var records = await JobTestData.ReadResultsAsync(blobs, spec, jobId);
             Assert.Equal(names.Order(StringComparer.Ordinal), records.Select(r => r.Image).Order(StringComparer.Ordinal));
             Assert.All(records, r => Assert.Empty(r.Labels));
-            var summary = JobOutputLayout.Summary(spec.Output, jobId);
             var everything = string.Join('\n', records.Select(r => r.Error))
                 + JsonSerializer.Serialize(status)
-                + (await blobs.GetBlobContainerClient(summary.Container).GetBlobClient(summary.Prefix).DownloadContentAsync()).Value.Content;
+                + await JobTestData.ReadSummaryAsync(blobs, spec, jobId);
             Assert.DoesNotContain(Secret, everything, StringComparison.Ordinal);
         }
         finally

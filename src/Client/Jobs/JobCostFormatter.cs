@@ -77,10 +77,14 @@ public static class JobCostFormatter
         var c = CultureInfo.InvariantCulture;
         var e = JobEfficiency.Of(status, nodePrice);
         var b = new StringBuilder();
-        b.Append(c, $" | {Number(e.CpuSecondsPer1000Images, "0.0")} CPU-s/1k img, {Number(e.ImagesPerSecondPerCore, "0.00")} img/s/core");
-        if (nodePrice is not null)
+        // Nothing until a silo has reported CPU time: a line of dashes tells a watcher nothing.
+        if (e.CpuSecondsPer1000Images is not null)
         {
-            b.Append(c, $", {Money(e.CostPer1000Images)}/1k img, rest {Money(e.ProjectedRemainingCost)}");
+            b.Append(c, $" | {Number(e.CpuSecondsPer1000Images, "0.0")} CPU-s/1k img, {Number(e.ImagesPerSecondPerCore, "0.00")} img/s/core");
+            if (nodePrice is not null)
+            {
+                b.Append(c, $", {Money(e.CostPer1000Images)}/1k img, rest {Money(e.ProjectedRemainingCost)}");
+            }
         }
 
         if (status.ErrorClasses.Count > 0)

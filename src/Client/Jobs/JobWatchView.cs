@@ -203,7 +203,8 @@ public abstract class JobWatchView
             var shards = string.Create(c, $"shards: {s.ShardsDone} done, {s.ShardsRunning} running, {s.ShardsPending} pending, {s.ShardsFailed} failed of {s.ShardsTotal}");
             table.Caption(new TableTitle(note is null ? Markup.Escape(shards) : $"{Markup.Escape(shards)}\n[yellow]{Markup.Escape(note)}[/]"));
             // Efficiency, cost and the top error classes under the table, as the piped line carries them.
-            return table.Caption(new TableTitle(Markup.Escape(JobCostFormatter.WatchSuffix(s, NodePrice).TrimStart(' ', '|'))));
+            var figures = JobCostFormatter.WatchSuffix(s, NodePrice).TrimStart(' ', '|');
+            return figures.Length == 0 ? table : table.Caption(new TableTitle(Markup.Escape(figures)));
         }
 
         private static Markup Bar(double fraction, Color color)

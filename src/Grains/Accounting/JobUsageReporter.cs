@@ -8,7 +8,7 @@ namespace MobileNet.Orleans.Grains.Accounting;
 
 /// <summary>
 /// Tells coordinators this silo's usage of their jobs (<see cref="SiloUsageMeter"/> totals). Called on every usage
-/// tick for the jobs that changed, and by a shard right before it completes, so a job's figures are whole when it ends.
+/// tick for the jobs that changed, and by a shard right after it completes, so a job's figures hold that shard soon after.
 /// </summary>
 public sealed partial class JobUsageReporter(
     IGrainFactory grains,

@@ -157,9 +157,10 @@ public sealed partial class ShardRunner(
             await storage.Workers.GetBlobContainerClient(lease.ResultBlob.Container).GetBlobClient(lease.ResultBlob.Prefix)
                 .UploadAsync(BinaryData.FromString(results.ToString()), overwrite: true, token);
             var outcome = progress.Snapshot() with { ErrorClasses = errorClasses.ToList() };
-            // The job's CPU figures include this shard before the coordinator may end the job.
-            await usageReporter.ReportJobNowAsync(leaseRef.JobId, abort);
+            // Completion first: a usage round trip before it would widen the window in which a job that fails on its
+            // error threshold ends while this shard's rows are written but not yet counted.
             await ReportAsync(leaseRef.JobId, () => coordinator.CompleteShardAsync(leaseRef, outcome), abort);
+            await usageReporter.ReportJobNowAsync(leaseRef.JobId, abort);
             metrics.ShardCompleted(leaseRef.JobId, outcome.Labeled, outcome.Errors, started.Elapsed);
             LogCompleted(logger, leaseRef.JobId, leaseRef.ShardId, outcome.Labeled, outcome.Errors, started.Elapsed.TotalSeconds);
         }

@@ -61,6 +61,11 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts a silo; it is not ready yet (<see cref="WaitActiveAsync"/>, <see cref="WaitForStatusAsync"/>).</summary>
     public static SiloProcess Start(SiloLaunch launch)
     {
+        if (!File.Exists(RepositoryLayout.SiloDll))
+        {
+            throw new FileNotFoundException($"the silo is not built at {RepositoryLayout.SiloDll}: build the solution (or the test project, which builds it) first", RepositoryLayout.SiloDll);
+        }
+
         var (siloPort, gatewayPort, httpPort) = (FreePort.Next(), FreePort.Next(), FreePort.Next());
         var env = new Dictionary<string, string?>
         {
