@@ -39,7 +39,7 @@ public sealed class CliConsole
             Ansi = AnsiSupport.No,
             ColorSystem = ColorSystemSupport.NoColors,
             Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(writer),
+            Out = new AnsiConsoleOutput(new LineEndTrimmingWriter(writer)),
         });
         plain.Profile.Width = UnboundedWidth;
         return new CliConsole(plain, interactive: false);

@@ -25,9 +25,11 @@ public sealed class OutputTablesTests
 
         console.Write(JobStatusFormatter.ToJobsTable(rows, console));
 
-        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd()).ToList();
+        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
         Assert.False(console.IsInteractive);
         Assert.Equal(3, lines.Count);
+        // Spectre pads rows to the table's width; piped output must not carry that padding.
+        Assert.All(lines, l => Assert.False(l.EndsWith(' '), $"trailing spaces in '{l}'"));
         Assert.Matches(@"^JOB +STATE +PROGRESS +ERRORS +IMG/S +SUBMITTED \(UTC\) +MODEL$", lines[0]);
         Assert.Matches(@"^job-20261126-100000-3fa9c1 +Running +42/100 \(42%\) +2 +12\.5 +2026-11-26 10:00:00 +mobilenet-v2$", lines[1]);
         // A long reason stays on its one line: nothing wraps where no terminal limits the width.
