@@ -4,20 +4,23 @@
 #      /proc/<pid>/stat (what ps shows: utime + stime) over the same job;
 #   2. `mobilenet estimate --images N` (a short calibration job) vs the measured duration of an N-image job;
 #   3. job duration with the dashboard open (PAGES pages polling the job page's JSON every 2 s, as the page does, and
-#      fetching its thumbnails) vs closed.
+#      fetching its thumbnails) vs closed: medians of each side and the median of the per-round ratios;
+#   4. what the open pages cost by themselves: the idle silo's CPU over IDLE seconds with the pages open vs closed
+#      (no job noise), as CPU-seconds per hour of open pages.
 #
-#   scripts/bench-dashboard.sh [--images 2000] [--rounds 3] [--pages 3]
+#   scripts/bench-dashboard.sh [--images 2000] [--rounds 3] [--pages 3] [--idle 60]
 # One silo (so ps of one process covers the whole job). Prints a markdown table; figures go to docs/BENCHMARKS.md.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
 
-images=2000 rounds=3 pages=3
+images=2000 rounds=3 pages=3 idle=60
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --images) images=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --pages) pages=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
     *) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
 done
@@ -114,7 +117,7 @@ estimate=$(mn estimate --model bench --images "$images" --source bench-images/da
 expected=$(printf '%s' "$estimate" | json "d['expectedSeconds']")
 echo "estimate: $estimate" >&2
 
-closed=() open=() rows=()
+closed=() open=() rows=() ratios=()
 for r in $(seq 1 "$rounds"); do
   # Alternate which goes first so drift in the machine's load does not favour one side.
   if (( r % 2 )); then order="closed open"; else order="open closed"; fi
@@ -124,7 +127,22 @@ for r in $(seq 1 "$rounds"); do
     if [[ $mode == closed ]]; then closed+=("$d"); else open+=("$d"); fi
     echo "round $r $mode: ${d} s, CPU-s/1000 reported $rep, ps $ps" >&2
   done
+  ratios+=("$(calc "${open[-1]} / ${closed[-1]}")")
 done
+
+# The pages' own cost, without a job's noise: the idle silo's CPU with the pages polling the last job vs without.
+last_job=$(mn jobs --json 2>/dev/null | json "d[0]['jobId']")
+idle_cpu() {
+  local cpu0 cpu1
+  if [[ "$1" == open ]]; then
+    for _ in $(seq 1 "$pages"); do poll_page "$last_job" >/dev/null 2>&1 </dev/null & poller_pids+=($!); done
+  fi
+  cpu0=$(proc_cpu "$silo_pid"); sleep "$idle"; cpu1=$(proc_cpu "$silo_pid")
+  stop_pollers
+  calc "$cpu1 - $cpu0"
+}
+idle_closed=$(idle_cpu closed); idle_open=$(idle_cpu open)
+echo "idle ${idle} s: silo CPU ${idle_closed} s closed, ${idle_open} s with $pages pages open" >&2
 
 closed_median=$(printf '%s\n' "${closed[@]}" | median)
 open_median=$(printf '%s\n' "${open[@]}" | median)
@@ -141,7 +159,10 @@ echo "| figure | value |"
 echo "|---|---|"
 echo "| median duration, dashboard closed | $closed_median s |"
 echo "| median duration, dashboard open | $open_median s |"
-echo "| open / closed | $(calc "$open_median / $closed_median") |"
+echo "| open / closed (of the medians) | $(calc "$open_median / $closed_median") |"
+echo "| open / closed, per round (${ratios[*]}), median | $(printf '%s\n' "${ratios[@]}" | median) |"
+echo "| idle silo CPU over $idle s, pages closed / open | $idle_closed s / $idle_open s |"
+echo "| CPU of $pages open pages per hour (share of the silo's $(nproc) cores) | $(calc "($idle_open - $idle_closed) * 3600 / $idle") s ($(calc "($idle_open - $idle_closed) / ($idle * $(nproc)) * 100") %) |"
 echo "| estimate (expected) | $expected s |"
 echo "| estimate / median of all runs | $(calc "$expected / $all_median") |"
 echo "| calibration | $(printf '%s' "$estimate" | json "f\"{d['calibrationImages']} images in {d['calibrationSeconds']} s, {d['imagesPerSecondPerNode']} images/s per node, start-up {d['startupSeconds']} s\"") |"
