@@ -12,6 +12,7 @@ using MobileNet.Orleans.Contracts.Storage;
 using MobileNet.Orleans.Grains;
 using MobileNet.Orleans.Grains.Diagnostics;
 using MobileNet.Orleans.Grains.Jobs;
+using MobileNet.Orleans.Grains.Storage;
 using Orleans.Configuration;
 
 namespace MobileNet.Orleans.ScaleBench;
@@ -212,6 +213,12 @@ internal static class ControlPlaneBench
         {
             o.SegmentSize = options.SegmentSize;
             o.StateContainer = "scale-bench-state";
+        });
+        // Each job reads its manifest from, and writes results under, a container of its own (see RunJobAsync).
+        builder.Services.Configure<StorageScopeOptions>(o =>
+        {
+            o.Read = ["bench-src-*"];
+            o.Write = ["bench-src-*"];
         });
         return builder.Build();
     }
