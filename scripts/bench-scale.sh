@@ -54,6 +54,8 @@ case "$mode" in
     unset MOBILENET_CLUSTER_ID MOBILENET_STORAGE
     trap 'scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
     rm -rf "$MOBILENET_CLUSTER_DIR/azurite"
+    # The silos refuse sources outside their storage scope: let them read the benchmark's manifests' container.
+    export MOBILENET_CLUSTER_READ_SCOPE="${MOBILENET_CLUSTER_READ_SCOPE:-scale-src}"
     scripts/cluster.sh up 2
     mn() { scripts/mobilenet "$@"; }
     if [[ -z "$model" ]]; then
@@ -73,7 +75,8 @@ case "$mode" in
       [[ -f "$dir/names-$n.txt" ]] || awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "absent/%09d.jpg\n", i }' >"$dir/names-$n.txt"
       mn upload "$dir" --to scale-src --all >/dev/null
       t0=$(date +%s.%N)
-      job=$(mn submit --source scale-src --manifest "names-$n.txt" --model scale --wait 2>/dev/null | tail -1)
+      job=$(mn submit --source scale-src --manifest "names-$n.txt" --model scale --wait 2>"$work/submit-$n.err" | tail -1)
+      [[ -n "$job" ]] || { echo "error: submit failed:" >&2; cat "$work/submit-$n.err" >&2; exit 1; }
       t1=$(date +%s.%N)
       state=$(mn status "$job" --json | sed -n 's/.*"state":"\([A-Za-z]*\)".*/\1/p')
       [[ "$state" == Completed ]] || { echo "error: job $job ended $state" >&2; exit 1; }
