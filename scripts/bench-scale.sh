@@ -75,8 +75,10 @@ case "$mode" in
       [[ -f "$dir/names-$n.txt" ]] || awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "absent/%09d.jpg\n", i }' >"$dir/names-$n.txt"
       mn upload "$dir" --to scale-src --all >/dev/null
       t0=$(date +%s.%N)
-      job=$(mn submit --source scale-src --manifest "names-$n.txt" --model scale --wait 2>"$work/submit-$n.err" | tail -1)
-      [[ -n "$job" ]] || { echo "error: submit failed:" >&2; cat "$work/submit-$n.err" >&2; exit 1; }
+      # Tested in the `if`: under set -e a failing assignment would end the script before it could say why.
+      if ! job=$(mn submit --source scale-src --manifest "names-$n.txt" --model scale --wait 2>"$work/submit-$n.err" | tail -1) || [[ -z "$job" ]]; then
+        echo "error: submit failed:" >&2; cat "$work/submit-$n.err" >&2; exit 1
+      fi
       t1=$(date +%s.%N)
       state=$(mn status "$job" --json | sed -n 's/.*"state":"\([A-Za-z]*\)".*/\1/p')
       [[ "$state" == Completed ]] || { echo "error: job $job ended $state" >&2; exit 1; }
