@@ -32,7 +32,8 @@ public sealed class ContinuousLabelingTests(ITestOutputHelper output)
 
         // One image first so the job has something to label; the rest arrive in waves, in shuffled name order
         // (arrival is unordered: a later blob can sort before ones already labeled).
-        var order = files.Skip(1).OrderBy(_ => Random.Shared.Next()).ToList();
+        var shuffle = new Random(ReliabilitySettings.Seed);
+        var order = files.Skip(1).OrderBy(_ => shuffle.Next()).ToList();
         await UploadAsync(container, files[0]);
         // The full-width V1 at 224 px: a shard takes long enough (~0.5 s) for the kill to land while one is leased.
         var model = await run.UploadModelAsync(await SharedAssets.ModelAsync(width: 1.0, resolution: 224));
