@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Scale benchmarks of the control plane (docs/BENCHMARKS.md, "Scale").
 #
-#   scripts/bench-scale.sh control [--images 10000,100000,1000000] [--workers 200]
+#   scripts/bench-scale.sh control [--images 10000,100000,1000000] [--workers 200] [--segment-size N]
 #       The real coordinator (its state on Azurite) and >= 200 simulated workers in one process that lease, renew
 #       and complete at full speed; one line per job: leases/s, completions/s, state bytes per lease and per second,
 #       status latency, CPU and memory of the process.
@@ -18,12 +18,13 @@ source scripts/lib/azurite.sh
 
 usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 mode=${1:-}; shift || true
-images="" workers=200 model=""
+images="" workers=200 model="" segment_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --images) images=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
+    --segment-size) segment_args=(--segment-size "$2"); shift 2 ;;
     *) usage ;;
   esac
 done
@@ -44,7 +45,7 @@ case "$mode" in
     azurite_start "$MOBILENET_CLUSTER_BLOB_PORT" --in-memory "$pidfile" "$work/azurite.log"
     echo "control plane: $workers simulated workers, Azurite pid $(cat "$pidfile") on 127.0.0.1:$MOBILENET_CLUSTER_BLOB_PORT, $(nproc) cores" >&2
     dotnet src/ScaleBench/bin/Release/net10.0/linux-x64/mobilenet-scale-bench.dll \
-      --storage "$(azurite_connection_string "$MOBILENET_CLUSTER_BLOB_PORT")" --images "$images" --workers "$workers" \
+      --storage "$(azurite_connection_string "$MOBILENET_CLUSTER_BLOB_PORT")" --images "$images" --workers "$workers" "${segment_args[@]}" \
       --silo-port $(( MOBILENET_CLUSTER_SILO_PORT_BASE + 90 )) --gateway-port $(( MOBILENET_CLUSTER_GATEWAY_PORT_BASE + 90 ))
     ;;
   e2e)

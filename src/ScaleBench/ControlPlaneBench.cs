@@ -24,14 +24,15 @@ namespace MobileNet.Orleans.ScaleBench;
 /// </summary>
 internal static class ControlPlaneBench
 {
-    private const string Usage = "usage: mobilenet-scale-bench --storage CONNECTION --images N[,N...] [--workers 200] [--shard-size 64] [--segment-size 256] [--silo-port 14111] [--gateway-port 14112]";
+    private const string Usage = "usage: mobilenet-scale-bench --storage CONNECTION --images N[,N...] [--workers 200] [--shard-size 64] [--segment-size 128] [--silo-port 14111] [--gateway-port 14112]";
 
-    public static async Task<int> RunAsync(string[] args)
+    /// <summary>Runs the jobs; figures go to <paramref name="output"/>, progress and usage to <paramref name="progress"/>.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter progress)
     {
         var options = Parse(args);
         if (options is null)
         {
-            await Console.Error.WriteLineAsync(Usage);
+            await progress.WriteLineAsync(Usage);
             return 2;
         }
 
@@ -41,11 +42,11 @@ internal static class ControlPlaneBench
         await host.StartAsync();
         try
         {
-            Console.WriteLine("images    shards  workers  seconds  leases/s  completions/s  state-bytes/lease  state-KB/s  writes/s  status-p99-ms  status-max-ms  cpu-%  peak-rss-MB  heap-MB");
+            await output.WriteLineAsync("images    shards  workers  seconds  leases/s  completions/s  state-bytes/lease  state-KB/s  writes/s  status-p99-ms  status-max-ms  cpu-%  peak-rss-MB  heap-MB");
             foreach (var images in options.Images)
             {
-                var result = await RunJobAsync(host, blobs, options, images);
-                Console.WriteLine(result);
+                var result = await RunJobAsync(host, blobs, options, images, progress);
+                await output.WriteLineAsync(result);
             }
         }
         finally
@@ -56,7 +57,7 @@ internal static class ControlPlaneBench
         return 0;
     }
 
-    private static async Task<string> RunJobAsync(IHost host, BlobServiceClient blobs, BenchOptions options, int images)
+    private static async Task<string> RunJobAsync(IHost host, BlobServiceClient blobs, BenchOptions options, int images, TextWriter progress)
     {
         var grains = host.Services.GetRequiredService<IGrainFactory>();
         var siloName = host.Services.GetRequiredService<ILocalSiloDetails>().Name;
@@ -93,7 +94,7 @@ internal static class ControlPlaneBench
                 if (latencies.Count % 10 == 0)
                 {
                     // Progress on stderr, every second or so.
-                    await Console.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                         $"  {clock.Elapsed.TotalSeconds,6:F1} s: {current.ShardsTotal} shards cut{(current.ListingComplete ? " (all)" : "")}, {current.ShardsDone} done, {current.ShardsRunning} running, {current.ShardsPending} pending; {Interlocked.Read(ref leases)} leases"));
                 }
 
@@ -241,15 +242,19 @@ internal static class ControlPlaneBench
             return null;
         }
 
-        int Int(string key, int fallback) => values.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-        return new BenchOptions(
-            storage,
-            [.. images.Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture))],
-            Int("workers", 200),
-            Int("shard-size", JobDefaults.ShardSize),
-            Int("segment-size", new CoordinatorOptions().SegmentSize),
-            Int("silo-port", 14111),
-            Int("gateway-port", 14112));
+        // A count that is not a positive number makes the whole command line wrong (usage), never a stack trace.
+        static int? Positive(string text) =>
+            int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : null;
+        int? Int(string key, int fallback) => values.TryGetValue(key, out var v) ? Positive(v) : fallback;
+        var counts = images.Split(',').Select(Positive).ToArray();
+        if (counts.Any(c => c is null) || Int("workers", 200) is not { } workers || Int("shard-size", JobDefaults.ShardSize) is not { } shardSize
+            || Int("segment-size", new CoordinatorOptions().SegmentSize) is not { } segmentSize
+            || Int("silo-port", 14111) is not { } siloPort || Int("gateway-port", 14112) is not { } gatewayPort)
+        {
+            return null;
+        }
+
+        return new BenchOptions(storage, [.. counts.Select(c => c!.Value)], workers, shardSize, segmentSize, siloPort, gatewayPort);
     }
 
     private sealed record BenchOptions(string Storage, int[] Images, int Workers, int ShardSize, int SegmentSize, int SiloPort, int GatewayPort);

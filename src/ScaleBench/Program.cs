@@ -1,3 +1,3 @@
 using MobileNet.Orleans.ScaleBench;
 
-return await ControlPlaneBench.RunAsync(args);
+return await ControlPlaneBench.RunAsync(args, Console.Out, Console.Error);

@@ -29,7 +29,7 @@ public sealed class CoordinatorOptions
 
     /// <summary>Shards per stored segment: a lease or completion rewrites one segment, so writes cost this, not the job.</summary>
     [Range(16, 100_000)]
-    public int SegmentSize { get; set; } = 256;
+    public int SegmentSize { get; set; } = 128;
 
     /// <summary>Shards whose names listing writes into one manifest blob (each shard is a byte range of it).</summary>
     [Range(1, 1000)]
