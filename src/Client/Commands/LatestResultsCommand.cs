@@ -101,7 +101,7 @@ public static class LatestResultsCommand
         {
             foreach (var job in links.Jobs)
             {
-                var reader = new ShardResultReader(job.Shards.Select(l => new BlobClient(new Uri(l))).ToList()) { Prefetch = 2 };
+                var reader = new ShardResultReader(job.Shards) { Prefetch = 2 };
                 jobs[job.JobId] = ListingOrderCheck.CheckAsync(reader.ReadAsync(job.Shards.Count, cancellationToken), cancellationToken).GetAsyncEnumerator(cancellationToken);
             }
 

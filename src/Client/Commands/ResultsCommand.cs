@@ -64,7 +64,7 @@ public static class ResultsCommand
                 parse, settings.Storage, spec.Source.Container, links.Blobs.Count > 0 ? new Uri(links.Blobs[0]) : null, spec.TopK,
                 new ReviewRule(spec.ReviewBelow, spec.ReviewMargin), BlobLabelTags.ModelVersion(spec.ModelName, status.Model?.Sha256));
             var folder = links.Folder;
-            var reader = new ShardResultReader(links.Blobs.Select(link => new BlobClient(new Uri(link))).ToList())
+            var reader = new ShardResultReader(links.Blobs)
             {
                 // A finished job has every shard's blob; a running one (--partial) only those done so far.
                 AllowMissing = status.State != JobState.Completed,

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using MobileNet.Inference;
 using MobileNet.Orleans.Contracts.Jobs;
 
@@ -28,41 +27,14 @@ public static class JobResultRecords
         }
 
         // A manifest lists images in any order: sort. The merger pushes lines; a small channel turns that into a pull.
-        var channel = Channel.CreateBounded<LabelingRecord>(new BoundedChannelOptions(256) { SingleReader = true, SingleWriter = true });
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var merging = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await new ResultMerger().MergeAsync(Lines(lines, cts.Token), (line, ct) => channel.Writer.WriteAsync(LabelingRecordFormat.ParseJsonLine(line), ct), cts.Token).ConfigureAwait(false);
-                    channel.Writer.Complete();
-                }
-#pragma warning disable CA1031 // Handed to the reader, which rethrows it.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    channel.Writer.Complete(ex);
-                }
-            },
-            cts.Token);
-        try
+        var sorted = BoundedProducer.ReadAsync<LabelingRecord>(
+            256,
+            (writer, ct) => new ResultMerger().MergeAsync(Lines(lines, ct), (line, c) => writer.WriteAsync(LabelingRecordFormat.ParseJsonLine(line), c), ct),
+            abandon: null,
+            cancellationToken);
+        await foreach (var record in sorted.ConfigureAwait(false))
         {
-            await foreach (var record in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                yield return record;
-            }
-        }
-        finally
-        {
-            await cts.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await merging.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            yield return record;
         }
     }
 

@@ -15,9 +15,13 @@ public sealed class ResultMerger
     /// <summary>Runs merged at once; more runs are first merged in groups (bounded open files).</summary>
     public const int MaxFanIn = 64;
 
-    public int MaxBufferedLines { get; init; } = 200_000;
+    public int MaxBufferedLines { get; init; } = 100_000;
 
-    public long MaxBufferedChars { get; init; } = 32L * 1024 * 1024;
+    /// <summary>
+    /// 8 M characters (16 MB of line text, about 50,000 rows): a spilled chunk becomes garbage only at the next full
+    /// collection, so the process holds a few chunks at once; this keeps `results` near 200 MB at 1,000,000 rows.
+    /// </summary>
+    public long MaxBufferedChars { get; init; } = 8L * 1024 * 1024;
 
     /// <summary>Folder for run files (default: the system temp folder); each merge uses and removes its own subfolder.</summary>
     public string? TempDirectory { get; init; }

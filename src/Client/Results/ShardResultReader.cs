@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Azure;
 using Azure.Storage.Blobs;
 using MobileNet.Orleans.Contracts.Storage;
@@ -27,12 +26,26 @@ public sealed class ShardResultReader
         describe = id => JobOutputLayout.ShardResult(output, jobId, id).ToString();
     }
 
-    /// <summary>Reads through one read-only link per shard id, in shard order, as the cluster signs them.</summary>
-    public ShardResultReader(IReadOnlyList<BlobClient> shardBlobs)
+    /// <summary>
+    /// Reads through one read-only link per shard id, in shard order, as the cluster signs them. Each link becomes a
+    /// client only when its shard is read: a client holds its own pipeline (kilobytes), and a 1,000,000-image job has
+    /// 15,625 shards.
+    /// </summary>
+    public ShardResultReader(IReadOnlyList<string> shardLinks)
     {
-        ArgumentNullException.ThrowIfNull(shardBlobs);
-        blobOf = id => id < shardBlobs.Count ? shardBlobs[id] : throw new InvalidDataException($"no read link for shard {id}: the cluster signed {shardBlobs.Count}");
-        describe = id => id < shardBlobs.Count ? $"{shardBlobs[id].BlobContainerName}/{shardBlobs[id].Name}" : $"shard {id}";
+        ArgumentNullException.ThrowIfNull(shardLinks);
+        Uri LinkOf(int id) => id < shardLinks.Count ? new Uri(shardLinks[id]) : throw new InvalidDataException($"no read link for shard {id}: the cluster signed {shardLinks.Count}");
+        blobOf = id => new BlobClient(LinkOf(id));
+        describe = id =>
+        {
+            if (id >= shardLinks.Count)
+            {
+                return $"shard {id}";
+            }
+
+            var link = new BlobUriBuilder(LinkOf(id));
+            return $"{link.BlobContainerName}/{link.BlobName}";
+        };
     }
 
     public int Prefetch { get; init; } = 8;
@@ -48,78 +61,53 @@ public sealed class ShardResultReader
         ArgumentOutOfRangeException.ThrowIfNegative(shardCount);
         // Downloads start in shard order and are read in shard order: the channel holds the tasks, so at most
         // Prefetch downloads run or wait ahead of the reader.
-        var window = Channel.CreateBounded<Task<string[]?>>(new BoundedChannelOptions(Math.Max(1, Prefetch)) { SingleReader = true, SingleWriter = true });
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var producer = Task.Run(
-            async () =>
+        var downloads = BoundedProducer.ReadAsync<Task<string[]?>>(
+            Prefetch,
+            async (writer, ct) =>
             {
-                try
+                for (var id = 0; id < shardCount; id++)
                 {
-                    for (var id = 0; id < shardCount; id++)
-                    {
-                        await window.Writer.WriteAsync(DownloadAsync(blobOf(id), cts.Token), cts.Token).ConfigureAwait(false);
-                    }
-
-                    window.Writer.Complete();
-                }
-#pragma warning disable CA1031 // Handed to the reader, which rethrows it.
-                catch (Exception ex)
-#pragma warning restore CA1031
-                {
-                    window.Writer.Complete(ex);
+                    await writer.WriteAsync(DownloadAsync(blobOf(id), ct), ct).ConfigureAwait(false);
                 }
             },
-            cts.Token);
+            ObserveAsync,
+            cancellationToken);
+        var shardId = 0;
+        await foreach (var download in downloads.ConfigureAwait(false))
+        {
+            var lines = await download.ConfigureAwait(false);
+            if (lines is null)
+            {
+                if (!AllowMissing)
+                {
+                    throw new InvalidDataException($"result blob of shard {shardId} ({describe(shardId)}) is missing: the job's results are incomplete");
+                }
+
+                Missing++;
+            }
+            else
+            {
+                foreach (var line in lines)
+                {
+                    yield return new ShardLine(shardId, line);
+                }
+            }
+
+            shardId++;
+        }
+    }
+
+    /// <summary>A download the reader abandoned: its outcome no longer matters, but it must not fault unobserved.</summary>
+    private static async Task ObserveAsync(Task<string[]?> download)
+    {
         try
         {
-            var shardId = 0;
-            await foreach (var download in window.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var lines = await download.ConfigureAwait(false);
-                if (lines is null)
-                {
-                    if (!AllowMissing)
-                    {
-                        throw new InvalidDataException($"result blob of shard {shardId} ({describe(shardId)}) is missing: the job's results are incomplete");
-                    }
-
-                    Missing++;
-                }
-                else
-                {
-                    foreach (var line in lines)
-                    {
-                        yield return new ShardLine(shardId, line);
-                    }
-                }
-
-                shardId++;
-            }
+            await download.ConfigureAwait(false);
         }
-        finally
-        {
-            await cts.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await producer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            // Observe downloads still in the window so none faults unobserved.
-            while (window.Reader.TryRead(out var pending))
-            {
-                try
-                {
-                    await pending.ConfigureAwait(false);
-                }
 #pragma warning disable CA1031 // Abandoned downloads: their outcome no longer matters.
-                catch (Exception)
+        catch (Exception)
 #pragma warning restore CA1031
-                {
-                }
-            }
+        {
         }
     }
 
