@@ -30,8 +30,8 @@ internal sealed class SkiaImageDecoder(ImageLimits limits, bool rewriteProgressi
     {
         image = null;
         long coefficientBytes = 0;
-        int declaredWidth = 0, declaredHeight = 0;
-        if (format == ImageFormat.Jpeg && JpegFrameHeader.TryRead(encoded, out declaredWidth, out declaredHeight, out var components, out var progressive))
+        int declaredWidth = 0, declaredHeight = 0, components = 0;
+        if (format == ImageFormat.Jpeg && JpegFrameHeader.TryRead(encoded, out declaredWidth, out declaredHeight, out components, out var progressive))
         {
             if (limits.CheckDeclaredSize(declaredWidth, declaredHeight) is { } jpegError)
             {
@@ -43,9 +43,27 @@ internal sealed class SkiaImageDecoder(ImageLimits limits, bool rewriteProgressi
             coefficientBytes = progressive ? 2L * declaredWidth * declaredHeight * Math.Max(1, components) : 0;
         }
 
+        int eighthWidth = (declaredWidth + 7) / 8, eighthHeight = (declaredHeight + 7) / 8;
+        var atOneEighth = coefficientBytes > 0 && rewriteProgressive && Math.Min(eighthWidth, eighthHeight) >= minShorterSide;
+        if (atOneEighth && limits.CheckDecodedSize(declaredWidth, declaredHeight, eighthWidth, eighthHeight) is null)
+        {
+            // Most of all: as a baseline file of its DC coefficients (no whole-image coefficient buffer at all).
+            using var transcoding = DecodeMemoryGate.Shared.Reserve(ProgressiveJpegDcTranscoder.WorkingBytes(declaredWidth, declaredHeight, components));
+            if (ProgressiveJpegDcTranscoder.TryTranscode(encoded, out var baseline, out var baselineLength))
+            {
+                try
+                {
+                    return TryDecodeReserved(baseline.AsSpan(0, baselineLength), format, minShorterSide, out image, out error);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(baseline);
+                }
+            }
+        }
+
         using var reservation = DecodeMemoryGate.Shared.Reserve(coefficientBytes);
-        if (coefficientBytes > 0 && rewriteProgressive && Math.Min((declaredWidth + 7) / 8, (declaredHeight + 7) / 8) >= minShorterSide
-            && ProgressiveJpegDcScans.TryRewrite(encoded, out var rewritten, out var rewrittenLength))
+        if (atOneEighth && ProgressiveJpegDcScans.TryRewrite(encoded, out var rewritten, out var rewrittenLength))
         {
             try
             {

@@ -1,0 +1,909 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace MobileNet.Inference.Decoding;
+
+/// <summary>
+/// Turns a progressive JPEG that is decoded at 1/8 scale into a small baseline JPEG holding only its DC coefficients,
+/// when every component is decoded by libjpeg-turbo's 1x1 IDCT at that scale (4:4:4, 4:2:2, 4:4:0, greyscale; not
+/// 4:2:0, whose chroma gets a 2x2 IDCT). The 1x1 IDCT reads the DC coefficient alone, so the baseline file decodes to
+/// the same pixels as the whole progressive file, while libjpeg-turbo needs no whole-image coefficient buffer (88 MB
+/// for 5120x2880 4:4:4, touched twice) and decodes a few hundred kilobytes instead of megabytes.
+/// <para>
+/// The DC scans (first and refinement, interleaved or not, with restart intervals) are decoded here; AC scans are
+/// skipped unread. Marker segments before the first scan that carry metadata (APPn: EXIF orientation, ICC profile,
+/// Adobe transform; COM) and the quantization tables are copied as they are. Anything unexpected (another frame type,
+/// 12-bit samples, a table redefined mid-file, a progression libjpeg would warn about, a truncated or corrupt scan)
+/// makes <see cref="TryTranscode"/> return false and the caller decodes the original file, which reports its own
+/// errors: this class never decides that a file is bad.
+/// </para>
+/// </summary>
+internal static class ProgressiveJpegDcTranscoder
+{
+    private const int MaxComponents = 4;
+    private const int MaxBlocksInMcu = 10;
+
+    /// <summary>The DC table written: categories 0..15, lengths 2, 3 (x5), 4, 5, ..., 13; no all-ones code.</summary>
+    private static readonly byte[] DcCodeCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
+
+    private static readonly byte[] DcSymbols = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+    private static readonly HuffmanEncoder DcEncoder = HuffmanEncoder.Create(DcCodeCounts, DcSymbols);
+
+    /// <summary>Bytes this class holds while transcoding a frame of this size: one 16-bit DC value per block.</summary>
+    public static long WorkingBytes(int width, int height, int components) =>
+        2L * (((long)width + 7) / 8 + 2) * (((long)height + 7) / 8 + 2) * Math.Max(1, components);
+
+    /// <summary>
+    /// True when every component of a frame with these sampling factors is decoded by the 1x1 IDCT at 1/8 scale: libjpeg-turbo
+    /// scales a subsampled component up by IDCT (2x2) only when it is subsampled by 2 or more both across and down.
+    /// </summary>
+    public static bool AllComponentsDcOnly(ReadOnlySpan<(int H, int V)> sampling)
+    {
+        int maxH = 1, maxV = 1;
+        foreach (var (h, v) in sampling)
+        {
+            maxH = Math.Max(maxH, h);
+            maxV = Math.Max(maxV, v);
+        }
+
+        foreach (var (h, v) in sampling)
+        {
+            if (maxH % (2 * h) == 0 && maxV % (2 * v) == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Writes the baseline file to a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it); false
+    /// when the file is not a progressive JPEG this class can transcode exactly.
+    /// </summary>
+    public static bool TryTranscode(ReadOnlySpan<byte> jpeg, out byte[] buffer, out int length)
+    {
+        buffer = [];
+        length = 0;
+        var transcoder = new Transcoder();
+        try
+        {
+            if (!transcoder.TryRead(jpeg) || !transcoder.TryWrite(jpeg, out buffer, out length))
+            {
+                buffer = [];
+                length = 0;
+                return false;
+            }
+
+            return true;
+        }
+        finally
+        {
+            transcoder.Dispose();
+        }
+    }
+
+    private sealed class Transcoder : IDisposable
+    {
+        private readonly List<Range> copiedSegments = [];
+        private readonly HuffmanDecoder?[] dcTables = new HuffmanDecoder?[4];
+        private Component[] components = [];
+        private int width, height, maxH, maxV, mcusAcross, mcusDown, restartInterval;
+        private bool scanned;
+
+        public bool TryRead(ReadOnlySpan<byte> jpeg)
+        {
+            if (jpeg.Length < 4 || jpeg[0] != 0xFF || jpeg[1] != 0xD8)
+            {
+                return false;
+            }
+
+            var offset = 2;
+            while (offset + 2 <= jpeg.Length)
+            {
+                if (jpeg[offset] != 0xFF)
+                {
+                    return false;
+                }
+
+                var marker = jpeg[offset + 1];
+                if (marker == 0xFF)
+                {
+                    offset++;
+                    continue;
+                }
+
+                if (marker == 0xD9)
+                {
+                    // Every component's DC coefficients must be complete: otherwise libjpeg would smooth the image.
+                    return components.Length > 0 && components.All(c => c.DcPointTransform == 0);
+                }
+
+                if (marker is >= 0xD0 and <= 0xD7 or 0x01 || offset + 4 > jpeg.Length)
+                {
+                    return false; // a restart marker outside a scan, or a truncated file
+                }
+
+                var segmentLength = (jpeg[offset + 2] << 8) | jpeg[offset + 3];
+                if (segmentLength < 2 || offset + 2 + segmentLength > jpeg.Length)
+                {
+                    return false;
+                }
+
+                var body = jpeg.Slice(offset + 4, segmentLength - 2);
+                var segment = new Range(offset, offset + 2 + segmentLength);
+                offset += 2 + segmentLength;
+                switch (marker)
+                {
+                    case 0xC2 when components.Length == 0 && !scanned:
+                        if (!TryReadFrame(body))
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case 0xC4:
+                        if (!TryReadHuffmanTables(body))
+                        {
+                            return false;
+                        }
+
+                        break;
+                    case 0xDB when !scanned:
+                    case >= 0xE0 and <= 0xEF or 0xFE when !scanned:
+                        copiedSegments.Add(segment);
+                        break;
+                    case >= 0xE0 and <= 0xEF or 0xFE:
+                        break; // read by no one after the first scan
+                    case 0xDD:
+                        if (body.Length != 2)
+                        {
+                            return false;
+                        }
+
+                        restartInterval = (body[0] << 8) | body[1];
+                        break;
+                    case 0xDA:
+                        scanned = true;
+                        if (!TryReadScan(body, jpeg[offset..], out var consumed))
+                        {
+                            return false;
+                        }
+
+                        offset += consumed;
+                        break;
+                    default:
+                        return false; // another frame type, a second frame, DQT after a scan, DNL, ...
+                }
+            }
+
+            return false; // no end of image
+        }
+
+        private bool TryReadFrame(ReadOnlySpan<byte> sof)
+        {
+            if (sof.Length < 6 || sof[0] != 8)
+            {
+                return false;
+            }
+
+            height = (sof[1] << 8) | sof[2];
+            width = (sof[3] << 8) | sof[4];
+            int count = sof[5];
+            if (width == 0 || height == 0 || count is 0 or > MaxComponents || sof.Length != 6 + (3 * count))
+            {
+                return false;
+            }
+
+            Span<(int H, int V)> sampling = stackalloc (int, int)[count];
+            components = new Component[count];
+            for (var i = 0; i < count; i++)
+            {
+                int id = sof[6 + (3 * i)], h = sof[7 + (3 * i)] >> 4, v = sof[7 + (3 * i)] & 0x0F, table = sof[8 + (3 * i)];
+                if (h is < 1 or > 4 || v is < 1 or > 4 || table > 3 || components.Take(i).Any(c => c.Id == id))
+                {
+                    return false;
+                }
+
+                sampling[i] = (h, v);
+                components[i] = new Component { Id = (byte)id, H = h, V = v, QuantizationTable = (byte)table };
+            }
+
+            if (!AllComponentsDcOnly(sampling))
+            {
+                return false;
+            }
+
+            maxH = components.Max(c => c.H);
+            maxV = components.Max(c => c.V);
+            mcusAcross = (width + (8 * maxH) - 1) / (8 * maxH);
+            mcusDown = (height + (8 * maxV) - 1) / (8 * maxV);
+            if (count > 1 && components.Sum(c => c.H * c.V) > MaxBlocksInMcu)
+            {
+                return false; // could only be written as one scan per component, which libjpeg buffers whole
+            }
+
+            foreach (var component in components)
+            {
+                // The blocks a non-interleaved scan covers, and the grid of whole MCUs that interleaved scans cover.
+                component.BlocksAcross = (int)((((long)width * component.H) + maxH - 1) / maxH + 7) / 8;
+                component.BlocksDown = (int)((((long)height * component.V) + maxV - 1) / maxV + 7) / 8;
+                component.Stride = mcusAcross * component.H;
+                component.Dc = ArrayPool<short>.Shared.Rent(component.Stride * mcusDown * component.V);
+                Array.Clear(component.Dc, 0, component.Stride * mcusDown * component.V);
+            }
+
+            return true;
+        }
+
+        private bool TryReadHuffmanTables(ReadOnlySpan<byte> body)
+        {
+            while (body.Length > 0)
+            {
+                if (body.Length < 17)
+                {
+                    return false;
+                }
+
+                int tableClass = body[0] >> 4, id = body[0] & 0x0F, total = 0;
+                for (var i = 1; i <= 16; i++)
+                {
+                    total += body[i];
+                }
+
+                if (tableClass > 1 || id > 3 || total > 256 || body.Length < 17 + total)
+                {
+                    return false;
+                }
+
+                if (tableClass == 0)
+                {
+                    var table = HuffmanDecoder.TryCreate(body.Slice(1, 16), body.Slice(17, total));
+                    if (table is null)
+                    {
+                        return false;
+                    }
+
+                    dcTables[id] = table;
+                }
+
+                body = body[(17 + total)..];
+            }
+
+            return true;
+        }
+
+        /// <summary>Reads one scan header and, for a DC scan, its data; <paramref name="consumed"/> is the data's length.</summary>
+        private bool TryReadScan(ReadOnlySpan<byte> header, ReadOnlySpan<byte> data, out int consumed)
+        {
+            consumed = ScanLength(data);
+            if (components.Length == 0 || header.Length < 1)
+            {
+                return false;
+            }
+
+            int count = header[0];
+            if (count is 0 or > MaxComponents || header.Length != 4 + (2 * count))
+            {
+                return false;
+            }
+
+            int ss = header[1 + (2 * count)], se = header[2 + (2 * count)], ah = header[3 + (2 * count)] >> 4, al = header[3 + (2 * count)] & 0x0F;
+            var scan = new Component[count];
+            var tables = new HuffmanDecoder?[count];
+            for (var i = 0; i < count; i++)
+            {
+                int id = header[1 + (2 * i)], table = header[2 + (2 * i)] >> 4;
+                var component = Array.Find(components, c => c.Id == id);
+                if (component is null || table > 3 || scan.Take(i).Contains(component))
+                {
+                    return false;
+                }
+
+                scan[i] = component;
+                tables[i] = dcTables[table];
+            }
+
+            if (ss != 0)
+            {
+                // An AC scan: nothing in it reaches a 1x1 IDCT. Only checked to be a valid progression step.
+                return count == 1 && se >= ss && se <= 63 && al <= 13 && (ah == 0 || al == ah - 1);
+            }
+
+            if (se != 0 || al > 13 || (count > 1 && scan.Sum(c => c.H * c.V) > MaxBlocksInMcu))
+            {
+                return false;
+            }
+
+            foreach (var component in scan)
+            {
+                // First scan: nothing known yet. Refinement: exactly the next bit down (what libjpeg accepts silently).
+                var expected = ah == 0 ? -1 : ah;
+                if (component.DcPointTransform != expected || (ah != 0 && al != ah - 1))
+                {
+                    return false;
+                }
+
+                component.DcPointTransform = al;
+            }
+
+            if (ah == 0 && tables.Any(t => t is null))
+            {
+                return false;
+            }
+
+            return DecodeDcScan(data[..consumed], scan, tables, refine: ah != 0, al);
+        }
+
+        private bool DecodeDcScan(ReadOnlySpan<byte> data, Component[] scan, HuffmanDecoder?[] tables, bool refine, int al)
+        {
+            var reader = new EntropyReader(data);
+            Span<int> predictions = stackalloc int[scan.Length];
+            predictions.Clear();
+            var interleaved = scan.Length > 1;
+            int across = interleaved ? mcusAcross : scan[0].BlocksAcross, down = interleaved ? mcusDown : scan[0].BlocksDown;
+            var untilRestart = restartInterval;
+            var restarts = 0;
+            var bit = (short)(1 << al);
+            for (var row = 0; row < down; row++)
+            {
+                for (var column = 0; column < across; column++)
+                {
+                    if (restartInterval != 0)
+                    {
+                        if (untilRestart == 0)
+                        {
+                            if (reader.Overran || !reader.TryRestart(restarts++ & 7))
+                            {
+                                return false;
+                            }
+
+                            predictions.Clear();
+                            untilRestart = restartInterval;
+                        }
+
+                        untilRestart--;
+                    }
+
+                    for (var i = 0; i < scan.Length; i++)
+                    {
+                        var component = scan[i];
+                        var dc = component.Dc!;
+                        int blocksHigh = interleaved ? component.V : 1, blocksWide = interleaved ? component.H : 1;
+                        for (var v = 0; v < blocksHigh; v++)
+                        {
+                            var at = ((row * blocksHigh) + v) * component.Stride + (column * blocksWide);
+                            for (var h = 0; h < blocksWide; h++)
+                            {
+                                if (refine)
+                                {
+                                    if (reader.ReadBit() != 0)
+                                    {
+                                        dc[at + h] |= bit;
+                                    }
+
+                                    continue;
+                                }
+
+                                var category = tables[i]!.Decode(ref reader);
+                                if ((uint)category > 15)
+                                {
+                                    return false;
+                                }
+
+                                var value = (long)predictions[i] + Extend(reader.ReadBits(category), category);
+                                if (value != (int)value)
+                                {
+                                    return false; // libjpeg refuses the overflow
+                                }
+
+                                predictions[i] = (int)value;
+                                dc[at + h] = unchecked((short)((int)value << al));
+                            }
+                        }
+                    }
+                }
+
+                if (reader.Overran)
+                {
+                    return false;
+                }
+            }
+
+            return !reader.Overran;
+        }
+
+        public bool TryWrite(ReadOnlySpan<byte> jpeg, out byte[] buffer, out int length)
+        {
+            var blocks = components.Sum(c => (long)c.Stride * mcusDown * c.V);
+            var headerBytes = 0L;
+            foreach (var segment in copiedSegments)
+            {
+                headerBytes += segment.GetOffsetAndLength(jpeg.Length).Length;
+            }
+
+            // Typical DC data: a few bits a block; grown on demand for the rest.
+            var writer = new ByteWriter((int)Math.Min(int.MaxValue / 2, headerBytes + 512 + blocks));
+            try
+            {
+                writer.Write([0xFF, 0xD8]);
+                foreach (var segment in copiedSegments)
+                {
+                    writer.Write(jpeg[segment]);
+                }
+
+                // SOF1 (extended sequential, Huffman): like baseline, but allows 16-bit tables and DC categories up to 15.
+                writer.Write([0xFF, 0xC1, 0, (byte)(8 + (3 * components.Length)), 8, (byte)(height >> 8), (byte)height, (byte)(width >> 8), (byte)width, (byte)components.Length]);
+                foreach (var c in components)
+                {
+                    writer.Write([c.Id, (byte)((c.H << 4) | c.V), c.QuantizationTable]);
+                }
+
+                // DC table 0 as above; AC table 0 holds only end-of-block, code "0".
+                writer.Write([0xFF, 0xC4, 0, (byte)(2 + 1 + 16 + DcSymbols.Length + 1 + 16 + 1), 0x00]);
+                writer.Write(DcCodeCounts);
+                writer.Write(DcSymbols);
+                Span<byte> acTable = stackalloc byte[1 + 16 + 1];
+                acTable.Clear();
+                acTable[0] = 0x10;
+                acTable[1] = 1; // one code of length 1: symbol 0x00, end of block
+                writer.Write(acTable);
+
+                writer.Write([0xFF, 0xDA, 0, (byte)(6 + (2 * components.Length)), (byte)components.Length]);
+                foreach (var c in components)
+                {
+                    writer.Write([c.Id, 0x00]);
+                }
+
+                writer.Write([0, 63, 0]);
+                if (!WriteBlocks(ref writer))
+                {
+                    writer.Dispose();
+                    buffer = [];
+                    length = 0;
+                    return false;
+                }
+
+                writer.Write([0xFF, 0xD9]);
+                (buffer, length) = writer.Detach();
+                return true;
+            }
+            catch
+            {
+                writer.Dispose();
+                throw;
+            }
+        }
+
+        private bool WriteBlocks(ref ByteWriter writer)
+        {
+            var bits = new BitWriter();
+            Span<int> predictions = stackalloc int[components.Length];
+            predictions.Clear();
+            if (components.Length == 1)
+            {
+                var c = components[0];
+                for (var row = 0; row < c.BlocksDown; row++)
+                {
+                    writer.Reserve(8 * c.BlocksAcross);
+                    var dc = c.Dc.AsSpan(row * c.Stride, c.BlocksAcross);
+                    for (var column = 0; column < dc.Length; column++)
+                    {
+                        if (!WriteBlock(ref writer, ref bits, dc[column], ref predictions[0]))
+                        {
+                            return false;
+                        }
+                    }
+                }
+            }
+            else
+            {
+                var blocksInMcu = components.Sum(c => c.H * c.V);
+                for (var row = 0; row < mcusDown; row++)
+                {
+                    writer.Reserve(8 * blocksInMcu * mcusAcross);
+                    for (var column = 0; column < mcusAcross; column++)
+                    {
+                        for (var i = 0; i < components.Length; i++)
+                        {
+                            var c = components[i];
+                            var dc = c.Dc!;
+                            for (var v = 0; v < c.V; v++)
+                            {
+                                var at = ((row * c.V) + v) * c.Stride + (column * c.H);
+                                for (var h = 0; h < c.H; h++)
+                                {
+                                    if (!WriteBlock(ref writer, ref bits, dc[at + h], ref predictions[i]))
+                                    {
+                                        return false;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            writer.Reserve(16);
+            bits.Flush(ref writer);
+            return true;
+        }
+
+        /// <summary>One block: its DC difference (category code and bits) and end of block, at most 13 + 15 + 1 bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static bool WriteBlock(ref ByteWriter writer, ref BitWriter bits, short dc, ref int prediction)
+        {
+            var difference = dc - prediction;
+            prediction = dc;
+            var magnitude = (uint)Math.Abs(difference);
+            var category = 32 - BitOperations.LeadingZeroCount(magnitude);
+            if (category > 15)
+            {
+                return false; // a jump no Huffman category holds (a crafted file); the original decodes it
+            }
+
+            var (code, codeLength) = DcEncoder[category];
+            var extra = (uint)(difference < 0 ? difference - 1 : difference) & ((1u << category) - 1);
+            // Code, then the difference's low bits, then "0" (end of block).
+            bits.Write(ref writer, (((ulong)code << category) | extra) << 1, codeLength + category + 1);
+            return true;
+        }
+
+        public void Dispose()
+        {
+            foreach (var component in components)
+            {
+                if (component?.Dc is not null)
+                {
+                    ArrayPool<short>.Shared.Return(component.Dc);
+                    component.Dc = null;
+                }
+            }
+        }
+    }
+
+    private static int Extend(int bits, int category) =>
+        category == 0 ? 0 : bits < (1 << (category - 1)) ? bits - (1 << category) + 1 : bits;
+
+    /// <summary>Entropy-coded bytes up to the next marker (stuffed 0xFF00 and restart markers belong to the scan).</summary>
+    private static int ScanLength(ReadOnlySpan<byte> data)
+    {
+        var i = 0;
+        while (true)
+        {
+            var next = data[i..].IndexOf((byte)0xFF);
+            if (next < 0)
+            {
+                return data.Length;
+            }
+
+            i += next;
+            if (i + 1 >= data.Length)
+            {
+                return data.Length;
+            }
+
+            var following = data[i + 1];
+            if (following == 0x00 || following is >= 0xD0 and <= 0xD7)
+            {
+                i += 2;
+            }
+            else if (following == 0xFF)
+            {
+                i++;
+            }
+            else
+            {
+                return i;
+            }
+        }
+    }
+
+    private sealed class Component
+    {
+        public byte Id;
+        public int H, V;
+        public byte QuantizationTable;
+        public int BlocksAcross, BlocksDown, Stride;
+        public short[]? Dc;
+
+        /// <summary>The point transform (Al) of the DC bits known so far; -1 before the first DC scan, 0 when complete.</summary>
+        public int DcPointTransform = -1;
+    }
+
+    /// <summary>Reads the MSB-first bits of one scan, removing byte stuffing; past the data (a marker) it reads zeros and says so.</summary>
+    private ref struct EntropyReader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> data = data;
+        private int position;
+        private ulong bits;
+        private int count;
+        private int padding; // zero bytes added past the data, at the low end of the buffer
+
+        /// <summary>True once a read took bits that are not in the data.</summary>
+        public readonly bool Overran => count < padding * 8;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int PeekBits(int n)
+        {
+            if (count < n)
+            {
+                Fill();
+            }
+
+            return (int)(bits >> (64 - n));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void SkipBits(int n)
+        {
+            bits <<= n;
+            count -= n;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int ReadBit()
+        {
+            if (count < 1)
+            {
+                Fill();
+            }
+
+            var value = (int)(bits >> 63);
+            bits <<= 1;
+            count--;
+            return value;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int ReadBits(int n)
+        {
+            if (n == 0)
+            {
+                return 0;
+            }
+
+            var value = PeekBits(n);
+            SkipBits(n);
+            return value;
+        }
+
+        /// <summary>Drops the bits left in the interval and reads restart marker RSTn.</summary>
+        public bool TryRestart(int n)
+        {
+            bits = 0;
+            count = 0;
+            padding = 0;
+            if (position + 1 >= data.Length || data[position] != 0xFF || data[position + 1] != 0xD0 + n)
+            {
+                return false;
+            }
+
+            position += 2;
+            return true;
+        }
+
+        private void Fill()
+        {
+            while (count <= 56)
+            {
+                ulong next = 0;
+                if (padding == 0 && position < data.Length)
+                {
+                    var b = data[position];
+                    if (b != 0xFF)
+                    {
+                        position++;
+                        next = b;
+                    }
+                    else if (position + 1 < data.Length && data[position + 1] == 0x00)
+                    {
+                        position += 2;
+                        next = 0xFF;
+                    }
+                    else
+                    {
+                        padding++; // a marker: the interval's data ends here
+                    }
+                }
+                else
+                {
+                    padding++;
+                }
+
+                bits |= next << (56 - count);
+                count += 8;
+            }
+        }
+    }
+
+    /// <summary>A canonical Huffman table for decoding, with a 9-bit lookup for the short codes.</summary>
+    private sealed class HuffmanDecoder
+    {
+        private const int LookupBits = 9;
+        private readonly short[] lookup = new short[1 << LookupBits]; // (length << 8) | symbol; 0 = longer code
+        private readonly int[] maxCode = new int[17];
+        private readonly int[] valueOffset = new int[17];
+        private readonly byte[] values;
+
+        private HuffmanDecoder(byte[] values) => this.values = values;
+
+        /// <summary>Null when the counts do not form a valid code (libjpeg refuses it) or a DC symbol is over 15.</summary>
+        public static HuffmanDecoder? TryCreate(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols)
+        {
+            foreach (var symbol in symbols)
+            {
+                if (symbol > 15)
+                {
+                    return null;
+                }
+            }
+
+            var table = new HuffmanDecoder(symbols.ToArray());
+            int code = 0, k = 0;
+            for (var length = 1; length <= 16; length++)
+            {
+                table.valueOffset[length] = k - code;
+                for (var i = 0; i < counts[length - 1]; i++, k++, code++)
+                {
+                    if (code + 1 >= 1 << length)
+                    {
+                        return null; // past the length's codes, or the all-ones code libjpeg refuses
+                    }
+
+                    if (length <= LookupBits)
+                    {
+                        var first = code << (LookupBits - length);
+                        table.lookup.AsSpan(first, 1 << (LookupBits - length)).Fill((short)((length << 8) | symbols[k]));
+                    }
+                }
+
+                table.maxCode[length] = counts[length - 1] == 0 ? -1 : code - 1;
+                code <<= 1;
+            }
+
+            return table;
+        }
+
+        /// <summary>The next symbol, or -1 for a bit pattern that is no code.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public int Decode(ref EntropyReader reader)
+        {
+            var entry = lookup[reader.PeekBits(LookupBits)];
+            if (entry != 0)
+            {
+                reader.SkipBits(entry >> 8);
+                return entry & 0xFF;
+            }
+
+            var code = reader.ReadBits(LookupBits);
+            var length = LookupBits;
+            while (length < 16 && code > maxCode[length])
+            {
+                code = (code << 1) | reader.ReadBits(1);
+                length++;
+            }
+
+            if (code > maxCode[length] || maxCode[length] < 0)
+            {
+                return -1;
+            }
+
+            var index = code + valueOffset[length];
+            return index >= 0 && index < values.Length ? values[index] : -1;
+        }
+    }
+
+    /// <summary>Codes and lengths for a canonical table given as counts per length and symbols.</summary>
+    private sealed class HuffmanEncoder
+    {
+        private readonly (uint Code, int Length)[] codes = new (uint, int)[256];
+
+        public (uint Code, int Length) this[int symbol] => codes[symbol];
+
+        public static HuffmanEncoder Create(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols)
+        {
+            var encoder = new HuffmanEncoder();
+            uint code = 0;
+            var k = 0;
+            for (var length = 1; length <= 16; length++)
+            {
+                for (var i = 0; i < counts[length - 1]; i++)
+                {
+                    encoder.codes[symbols[k++]] = (code++, length);
+                }
+
+                code <<= 1;
+            }
+
+            return encoder;
+        }
+    }
+
+    /// <summary>MSB-first bits with JPEG byte stuffing, padded with ones at the end.</summary>
+    private struct BitWriter
+    {
+        private ulong current;
+        private int count;
+
+        /// <summary>Up to 32 bits; the caller has reserved 8 bytes for each call since the last reservation.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Write(ref ByteWriter writer, ulong value, int bits)
+        {
+            current = (current << bits) | value;
+            count += bits;
+            while (count >= 8)
+            {
+                count -= 8;
+                var next = (byte)(current >> count);
+                writer.Append(next);
+                if (next == 0xFF)
+                {
+                    writer.Append(0x00);
+                }
+            }
+        }
+
+        public void Flush(ref ByteWriter writer)
+        {
+            if (count > 0)
+            {
+                Write(ref writer, (1u << (8 - count)) - 1, 8 - count);
+            }
+        }
+    }
+
+    /// <summary>A growable byte buffer rented from the shared pool.</summary>
+    private struct ByteWriter(int capacity)
+    {
+        private byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(256, capacity));
+        private int length;
+
+        /// <summary>Makes room for <paramref name="bytes"/> more, for <see cref="Append"/>.</summary>
+        public void Reserve(int bytes)
+        {
+            if (length + bytes > buffer.Length)
+            {
+                Grow(bytes);
+            }
+        }
+
+        /// <summary>One byte into room made by <see cref="Reserve"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Append(byte value) => buffer[length++] = value;
+
+        public void Write(ReadOnlySpan<byte> bytes)
+        {
+            Reserve(bytes.Length);
+            bytes.CopyTo(buffer.AsSpan(length));
+            length += bytes.Length;
+        }
+
+        public (byte[] Buffer, int Length) Detach()
+        {
+            var result = (buffer, length);
+            buffer = [];
+            length = 0;
+            return result;
+        }
+
+        public void Dispose()
+        {
+            if (buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = [];
+            }
+        }
+
+        private void Grow(int needed)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)buffer.Length * 2, (long)length + needed)));
+            buffer.AsSpan(0, length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = larger;
+        }
+    }
+}
