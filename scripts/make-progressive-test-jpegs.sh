@@ -2,7 +2,8 @@
 # Regenerates the small progressive JPEGs that tests/MobileNet.Inference.Tests/Resources/progressive holds: one synthetic
 # 333x251 picture (smooth gradients and noise; sizes that are no multiple of 8 or 16), encoded by libjpeg-turbo's cjpeg
 # at several chroma samplings and made progressive by jpegtran with its default and with hand-written scan scripts
-# (DC split over successive-approximation scans, interleaved and not), with and without restart intervals.
+# (DC split over successive-approximation scans, interleaved and not; chroma AC split by band and refined twice), with
+# and without restart intervals.
 # Needs cjpeg and jpegtran (Debian: libjpeg-turbo-progs, installed when missing).
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +41,19 @@ cat > "$work/split-dc.txt" <<'SCANS'
 1 2: 0 0 1 0;
 SCANS
 
+cat > "$work/chroma-split.txt" <<'SCANS'
+0 1 2: 0 0 0 1;
+0: 1 63 0 0;
+1: 1 2 0 2;
+1: 3 63 0 2;
+2: 1 63 0 2;
+1: 1 63 2 1;
+2: 1 63 2 1;
+1: 1 63 1 0;
+2: 1 63 1 0;
+0 1 2: 0 0 1 0;
+SCANS
+
 encode() { # NAME CJPEG-OPTIONS... -- JPEGTRAN-OPTIONS...
   local name=$1; shift
   local cjpeg=() jpegtran=()
@@ -59,4 +73,7 @@ encode p444-restart-rows -sample 1x1 -- -progressive -restart 1
 encode p422-restart-blocks -sample 2x1 -- -progressive -restart 5B
 encode p444-split-dc -sample 1x1 -- -scans "$work/split-dc.txt"
 encode p422-split-dc-restart -sample 2x1 -- -scans "$work/split-dc.txt" -restart 3B
+encode p420-restart -sample 2x2 -- -progressive -restart 7B
+encode p420-chroma-split -sample 2x2 -- -scans "$work/chroma-split.txt"
+encode p420-chroma-split-restart -sample 2x2 -- -scans "$work/chroma-split.txt" -restart 1
 ls -l "$out"

@@ -164,37 +164,6 @@ public sealed class ImageDecodingTests
         Assert.True(meanDifference < 0.03, $"{format}: mean difference {meanDifference:F4} (normalised units)");
     }
 
-    [SkippableFact]
-    public void TryDecode_ProgressiveJpegAtOneEighth_DcScansGiveTheSamePixelsAsTheWholeFile()
-    {
-        var progressive = Directory.GetFiles(Path.Combine(TestFixtures.RequireRoot(), "photos", "large"))
-            .Select(File.ReadAllBytes)
-            .Where(bytes => JpegFrameHeader.TryRead(bytes, out _, out _, out _, out var isProgressive) && isProgressive)
-            .ToList();
-        Skip.If(progressive.Count == 0, "no progressive JPEG among the large fixture photos");
-        foreach (var jpeg in progressive)
-        {
-            Assert.True(ProgressiveJpegDcScans.TryRewrite(jpeg, out var rewritten, out var length));
-            System.Buffers.ArrayPool<byte>.Shared.Return(rewritten);
-            Assert.True(length < jpeg.Length / 4, $"rewritten to {length} of {jpeg.Length} bytes");
-
-            Assert.True(new SkiaImageDecoder(ImageLimits.Default).TryDecode(jpeg, ImageFormat.Jpeg, 256, out var fast, out var fastError), fastError?.ToString());
-            Assert.True(new SkiaImageDecoder(ImageLimits.Default, rewriteProgressive: false).TryDecode(jpeg, ImageFormat.Jpeg, 256, out var whole, out var wholeError), wholeError?.ToString());
-            using (fast)
-            using (whole)
-            {
-                Assert.Equal((whole.Width, whole.Height), (fast.Width, fast.Height));
-                var differing = 0;
-                for (var i = 0; i < whole.Pixels.Length; i++)
-                {
-                    differing += whole.Pixels[i] != fast.Pixels[i] ? 1 : 0;
-                }
-
-                Assert.True(differing == 0, $"{differing} of {whole.Pixels.Length} values differ from the whole file's decode");
-            }
-        }
-    }
-
     [Theory]
     [InlineData(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0 }, ImageFormat.Jpeg)]
     [InlineData(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, ImageFormat.Png)]

@@ -14,7 +14,44 @@ internal static class JpegFrameHeader
     {
         width = height = components = 0;
         progressive = false;
-        var offset = 2; // after SOI
+        if (!TryFindFrame(jpeg, out var offset))
+        {
+            return false;
+        }
+
+        height = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 5)..]);
+        width = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 7)..]);
+        components = jpeg[offset + 9];
+        progressive = jpeg[offset + 1] is 0xC2 or 0xC6 or 0xCA or 0xCE;
+        return true;
+    }
+
+    /// <summary>The frame's size and each component's sampling factors (horizontal, vertical).</summary>
+    public static bool TryReadSampling(ReadOnlySpan<byte> jpeg, out int width, out int height, out (int H, int V)[] sampling)
+    {
+        width = height = 0;
+        sampling = [];
+        if (!TryFindFrame(jpeg, out var offset) || offset + 10 + (3 * jpeg[offset + 9]) > jpeg.Length)
+        {
+            return false;
+        }
+
+        height = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 5)..]);
+        width = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 7)..]);
+        sampling = new (int, int)[jpeg[offset + 9]];
+        for (var i = 0; i < sampling.Length; i++)
+        {
+            var factors = jpeg[offset + 11 + (3 * i)];
+            sampling[i] = (Math.Max(1, factors >> 4), Math.Max(1, factors & 0x0F));
+        }
+
+        return true;
+    }
+
+    /// <summary>The offset of the frame header's marker, when its fixed part (up to the component count) is in the data.</summary>
+    private static bool TryFindFrame(ReadOnlySpan<byte> jpeg, out int offset)
+    {
+        offset = 2; // after SOI
         while (offset + 4 <= jpeg.Length)
         {
             if (jpeg[offset] != 0xFF)
@@ -38,16 +75,7 @@ internal static class JpegFrameHeader
             var length = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 2)..]);
             if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
             {
-                if (offset + 10 > jpeg.Length)
-                {
-                    return false;
-                }
-
-                height = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 5)..]);
-                width = BinaryPrimitives.ReadUInt16BigEndian(jpeg[(offset + 7)..]);
-                components = jpeg[offset + 9];
-                progressive = marker is 0xC2 or 0xC6 or 0xCA or 0xCE;
-                return true;
+                return offset + 10 <= jpeg.Length;
             }
 
             if (marker is 0xDA or 0xD9 || length < 2)

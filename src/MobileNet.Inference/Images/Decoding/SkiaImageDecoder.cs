@@ -10,11 +10,12 @@ namespace MobileNet.Inference.Decoding;
 /// pooled buffer. Thread-safe: one codec per call.
 /// </summary>
 /// <param name="limits">The limits every decode obeys.</param>
-/// <param name="rewriteProgressive">
-/// Decode a progressive JPEG that is decoded at 1/8 scale from its DC scans (same pixels, a fraction of the work; see
-/// <see cref="ProgressiveJpegDcScans"/>). Off only in tests that compare with the whole file.
+/// <param name="transcodeProgressive">
+/// Decode a progressive JPEG that is decoded at 1/8 scale from a baseline file of the coefficients that scale reads
+/// (same pixels, a fraction of the work and memory; see <see cref="ProgressiveJpegTranscoder"/>). Off only in tests that
+/// compare with the whole file.
 /// </param>
-internal sealed class SkiaImageDecoder(ImageLimits limits, bool rewriteProgressive = true) : IImageDecoder
+internal sealed class SkiaImageDecoder(ImageLimits limits, bool transcodeProgressive = true) : IImageDecoder
 {
     private static readonly float[] Scales = [0.125f, 0.25f, 0.5f];
     private static readonly SKColorSpace Srgb = SKColorSpace.CreateSrgb();
@@ -44,12 +45,12 @@ internal sealed class SkiaImageDecoder(ImageLimits limits, bool rewriteProgressi
         }
 
         int eighthWidth = (declaredWidth + 7) / 8, eighthHeight = (declaredHeight + 7) / 8;
-        var atOneEighth = coefficientBytes > 0 && rewriteProgressive && Math.Min(eighthWidth, eighthHeight) >= minShorterSide;
-        if (atOneEighth && limits.CheckDecodedSize(declaredWidth, declaredHeight, eighthWidth, eighthHeight) is null)
+        if (coefficientBytes > 0 && transcodeProgressive && Math.Min(eighthWidth, eighthHeight) >= minShorterSide
+            && limits.CheckDecodedSize(declaredWidth, declaredHeight, eighthWidth, eighthHeight) is null)
         {
-            // Most of all: as a baseline file of its DC coefficients (no whole-image coefficient buffer at all).
-            using var transcoding = DecodeMemoryGate.Shared.Reserve(ProgressiveJpegDcTranscoder.WorkingBytes(declaredWidth, declaredHeight, components));
-            if (ProgressiveJpegDcTranscoder.TryTranscode(encoded, out var baseline, out var baselineLength))
+            // At 1/8: as a baseline file of the coefficients that scale reads (no whole-image coefficient buffer).
+            using var transcoding = DecodeMemoryGate.Shared.Reserve(ProgressiveJpegTranscoder.WorkingBytes(encoded));
+            if (ProgressiveJpegTranscoder.TryTranscode(encoded, out var baseline, out var baselineLength))
             {
                 try
                 {
@@ -63,18 +64,6 @@ internal sealed class SkiaImageDecoder(ImageLimits limits, bool rewriteProgressi
         }
 
         using var reservation = DecodeMemoryGate.Shared.Reserve(coefficientBytes);
-        if (atOneEighth && ProgressiveJpegDcScans.TryRewrite(encoded, out var rewritten, out var rewrittenLength))
-        {
-            try
-            {
-                return TryDecodeReserved(rewritten.AsSpan(0, rewrittenLength), format, minShorterSide, out image, out error);
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rewritten);
-            }
-        }
-
         return TryDecodeReserved(encoded, format, minShorterSide, out image, out error);
     }
 

@@ -5,17 +5,20 @@ using SkiaSharp;
 namespace MobileNet.Inference.Tests;
 
 /// <summary>
-/// Progressive JPEGs decoded at 1/8 from a baseline file of their DC coefficients: the same pixels as libjpeg-turbo's
-/// decode of the whole file, on every sampling, scan script and restart layout the transcoder takes, and no exception
-/// on damaged files. The small JPEGs under Resources/progressive come from scripts/make-progressive-test-jpegs.sh.
+/// Progressive JPEGs decoded at 1/8 from a baseline file of the coefficients that scale reads: the same pixels as
+/// libjpeg-turbo's decode of the whole file, on every sampling, scan script and restart layout, and no exception on
+/// damaged files. The small JPEGs under Resources/progressive come from scripts/make-progressive-test-jpegs.sh.
 /// </summary>
-public sealed class ProgressiveJpegDcTranscoderTests
+public sealed class ProgressiveJpegTranscoderTests
 {
     /// <summary>333x251: 1/8 gives 42x32, so a target of 32 decodes every resource at 1/8.</summary>
     private const int OneEighthTarget = 32;
 
     public static TheoryData<string> Transcoded =>
-        ["p444", "p422", "p440", "p411", "grey", "p444-restart-rows", "p422-restart-blocks", "p444-split-dc", "p422-split-dc-restart"];
+    [
+        "p444", "p422", "p440", "p411", "p420", "grey", "p444-restart-rows", "p422-restart-blocks", "p444-split-dc",
+        "p422-split-dc-restart", "p420-restart", "p420-chroma-split", "p420-chroma-split-restart",
+    ];
 
     [Theory]
     [MemberData(nameof(Transcoded))]
@@ -23,35 +26,23 @@ public sealed class ProgressiveJpegDcTranscoderTests
     {
         var jpeg = Resource(name);
 
-        Assert.True(ProgressiveJpegDcTranscoder.TryTranscode(jpeg, out var baseline, out var length), $"{name} was not transcoded");
+        Assert.True(ProgressiveJpegTranscoder.TryTranscode(jpeg, out var baseline, out var length), $"{name} was not transcoded");
         ArrayPool<byte>.Shared.Return(baseline);
         Assert.True(length < jpeg.Length / 2, $"{name}: {length} bytes from {jpeg.Length}");
         AssertSamePixelsAsWholeFile(jpeg, OneEighthTarget);
     }
 
-    [Fact]
-    public void TryTranscode_FourTwoZero_LeftToTheDcScanRewrite()
-    {
-        // 4:2:0 chroma is decoded by a 2x2 IDCT at 1/8, which reads AC coefficients: not DC-only.
-        var jpeg = Resource("p420");
-
-        Assert.False(ProgressiveJpegDcTranscoder.TryTranscode(jpeg, out _, out _));
-        AssertSamePixelsAsWholeFile(jpeg, OneEighthTarget);
-    }
-
     [Theory]
-    [InlineData(1, 1, true)] // greyscale
-    [InlineData(4, 4, true)] // 4:4:4 (all 1x1)
-    [InlineData(2, 1, true)] // 4:2:2
-    [InlineData(1, 2, true)] // 4:4:0
-    [InlineData(4, 1, true)] // 4:1:1
-    [InlineData(2, 2, false)] // 4:2:0
-    [InlineData(4, 2, false)] // 4:1:0
-    public void AllComponentsDcOnly_Sampling_OnlyWhenNoComponentIsScaledUpByIdct(int lumaH, int lumaV, bool expected)
+    [InlineData(1, 1, 1, 1, false)] // greyscale, and every component of 4:4:4
+    [InlineData(1, 1, 2, 1, false)] // 4:2:2 chroma: upsampled across, 1x1 IDCT
+    [InlineData(1, 1, 1, 2, false)] // 4:4:0 chroma
+    [InlineData(1, 1, 4, 1, false)] // 4:1:1 chroma
+    [InlineData(2, 2, 2, 2, false)] // 4:2:0 luma
+    [InlineData(1, 1, 2, 2, true)] // 4:2:0 chroma: 2x2 IDCT
+    [InlineData(1, 1, 4, 2, true)] // 4:1:0 chroma
+    public void KeepsAc_Sampling_OnlyComponentsScaledUpByIdct(int h, int v, int maxH, int maxV, bool expected)
     {
-        (int, int)[] sampling = lumaH == 4 && lumaV == 4 ? [(1, 1), (1, 1), (1, 1)] : [(lumaH, lumaV), (1, 1), (1, 1)];
-
-        Assert.Equal(expected, ProgressiveJpegDcTranscoder.AllComponentsDcOnly(sampling));
+        Assert.Equal(expected, ProgressiveJpegTranscoder.KeepsAc(h, v, maxH, maxV));
     }
 
     [Fact]
@@ -71,7 +62,7 @@ public sealed class ProgressiveJpegDcTranscoderTests
         var plain = Resource("p444");
         byte[] jpeg = [.. plain.AsSpan(0, 2), .. exif, .. icc, .. plain.AsSpan(2)];
 
-        Assert.True(ProgressiveJpegDcTranscoder.TryTranscode(jpeg, out var baseline, out _));
+        Assert.True(ProgressiveJpegTranscoder.TryTranscode(jpeg, out var baseline, out _));
         ArrayPool<byte>.Shared.Return(baseline);
         var (rotated, _) = AssertSamePixelsAsWholeFile(jpeg, OneEighthTarget);
         Assert.Equal((32, 42), rotated);
@@ -89,7 +80,7 @@ public sealed class ProgressiveJpegDcTranscoderTests
         Skip.If(progressive.Count == 0, "no progressive JPEG among the large fixture photos");
         foreach (var jpeg in progressive)
         {
-            var eligible = ProgressiveJpegDcTranscoder.TryTranscode(jpeg, out var baseline, out var length);
+            var eligible = ProgressiveJpegTranscoder.TryTranscode(jpeg, out var baseline, out var length);
             if (eligible)
             {
                 ArrayPool<byte>.Shared.Return(baseline);
@@ -125,7 +116,7 @@ public sealed class ProgressiveJpegDcTranscoderTests
                 }
             }
 
-            if (ProgressiveJpegDcTranscoder.TryTranscode(damaged, out var baseline, out _))
+            if (ProgressiveJpegTranscoder.TryTranscode(damaged, out var baseline, out _))
             {
                 ArrayPool<byte>.Shared.Return(baseline);
             }
@@ -144,7 +135,7 @@ public sealed class ProgressiveJpegDcTranscoderTests
     private static ((int Width, int Height) Size, int Differing) AssertSamePixelsAsWholeFile(byte[] jpeg, int target)
     {
         Assert.True(new SkiaImageDecoder(ImageLimits.Default).TryDecode(jpeg, ImageFormat.Jpeg, target, out var fast, out var fastError), fastError?.ToString());
-        Assert.True(new SkiaImageDecoder(ImageLimits.Default, rewriteProgressive: false).TryDecode(jpeg, ImageFormat.Jpeg, target, out var whole, out var wholeError), wholeError?.ToString());
+        Assert.True(new SkiaImageDecoder(ImageLimits.Default, transcodeProgressive: false).TryDecode(jpeg, ImageFormat.Jpeg, target, out var whole, out var wholeError), wholeError?.ToString());
         using (fast)
         using (whole)
         {

@@ -5,42 +5,63 @@ using System.Runtime.CompilerServices;
 namespace MobileNet.Inference.Decoding;
 
 /// <summary>
-/// Turns a progressive JPEG that is decoded at 1/8 scale into a small baseline JPEG holding only its DC coefficients,
-/// when every component is decoded by libjpeg-turbo's 1x1 IDCT at that scale (4:4:4, 4:2:2, 4:4:0, greyscale; not
-/// 4:2:0, whose chroma gets a 2x2 IDCT). The 1x1 IDCT reads the DC coefficient alone, so the baseline file decodes to
-/// the same pixels as the whole progressive file, while libjpeg-turbo needs no whole-image coefficient buffer (88 MB
-/// for 5120x2880 4:4:4, touched twice) and decodes a few hundred kilobytes instead of megabytes.
+/// Turns a progressive JPEG that is decoded at 1/8 scale into a small baseline JPEG that holds only the coefficients
+/// that scale reads. At 1/8, libjpeg-turbo decodes each full-resolution component (luma; every component of 4:4:4)
+/// with the 1x1 IDCT, which reads the DC coefficient alone; a component subsampled both across and down (4:2:0 chroma)
+/// is scaled up by a 2x2 IDCT instead, which reads AC coefficients too, so such components keep all of theirs. The
+/// baseline file decodes to the same pixels as the whole progressive file, while libjpeg-turbo needs no whole-image
+/// coefficient buffer (88 MB for 5120x2880 4:4:4, touched twice) and decodes a fraction of the data.
 /// <para>
-/// The DC scans (first and refinement, interleaved or not, with restart intervals) are decoded here; AC scans are
-/// skipped unread. Marker segments before the first scan that carry metadata (APPn: EXIF orientation, ICC profile,
-/// Adobe transform; COM) and the quantization tables are copied as they are. Anything unexpected (another frame type,
-/// 12-bit samples, a table redefined mid-file, a progression libjpeg would warn about, a truncated or corrupt scan)
-/// makes <see cref="TryTranscode"/> return false and the caller decodes the original file, which reports its own
-/// errors: this class never decides that a file is bad.
+/// The scans that matter (DC first and refinement, interleaved or not; AC first and refinement of the components that
+/// keep AC) are decoded here, with restart intervals; the luma AC scans, most of the file, are skipped unread. Marker
+/// segments before the first scan that carry metadata (APPn: EXIF orientation, ICC profile, Adobe transform; COM) and
+/// the quantization tables are copied as they are. Anything unexpected (another frame type, 12-bit samples, a table
+/// redefined mid-file, a progression libjpeg would warn about or leave incomplete, a truncated or corrupt scan) makes
+/// <see cref="TryTranscode"/> return false and the caller decodes the original file, which reports its own errors:
+/// this class never decides that a file is bad.
 /// </para>
 /// </summary>
-internal static class ProgressiveJpegDcTranscoder
+internal static class ProgressiveJpegTranscoder
 {
     private const int MaxComponents = 4;
     private const int MaxBlocksInMcu = 10;
+
+    /// <summary>Zig-zag position to natural (row-major) position in an 8x8 block.</summary>
+    private static readonly byte[] NaturalOrder =
+    [
+        0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+        35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+    ];
 
     /// <summary>The DC table written: categories 0..15, lengths 2, 3 (x5), 4, 5, ..., 13; no all-ones code.</summary>
     private static readonly byte[] DcCodeCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
 
     private static readonly byte[] DcSymbols = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
+    /// <summary>
+    /// The AC table written for components that keep AC coefficients: end-of-block in 2 bits, every other symbol (runs
+    /// 0..15 with sizes 1..15, and the 16-zero run) in 9; simple, and only chroma uses it.
+    /// </summary>
+    private static readonly byte[] AcCodeCounts = [0, 1, 0, 0, 0, 0, 0, 0, 241, 0, 0, 0, 0, 0, 0, 0];
+
+    private static readonly byte[] AcSymbols =
+        [0x00, .. Enumerable.Range(0, 16).SelectMany(run => Enumerable.Range(1, 15).Select(size => (byte)((run << 4) | size))), 0xF0];
+
     private static readonly HuffmanEncoder DcEncoder = HuffmanEncoder.Create(DcCodeCounts, DcSymbols);
 
-    /// <summary>Bytes this class holds while transcoding a frame of this size: one 16-bit DC value per block.</summary>
-    public static long WorkingBytes(int width, int height, int components) =>
-        2L * (((long)width + 7) / 8 + 2) * (((long)height + 7) / 8 + 2) * Math.Max(1, components);
+    private static readonly HuffmanEncoder AcEncoder = HuffmanEncoder.Create(AcCodeCounts, AcSymbols);
 
     /// <summary>
-    /// True when every component of a frame with these sampling factors is decoded by the 1x1 IDCT at 1/8 scale: libjpeg-turbo
-    /// scales a subsampled component up by IDCT (2x2) only when it is subsampled by 2 or more both across and down.
+    /// Bytes this class holds while transcoding a frame: one 16-bit value per block of a DC-only component, 64 per block
+    /// of a component that keeps AC coefficients. Zero when the frame is not one it transcodes.
     /// </summary>
-    public static bool AllComponentsDcOnly(ReadOnlySpan<(int H, int V)> sampling)
+    public static long WorkingBytes(ReadOnlySpan<byte> jpeg)
     {
+        if (!JpegFrameHeader.TryReadSampling(jpeg, out var width, out var height, out var sampling))
+        {
+            return 0;
+        }
+
         int maxH = 1, maxV = 1;
         foreach (var (h, v) in sampling)
         {
@@ -48,16 +69,20 @@ internal static class ProgressiveJpegDcTranscoder
             maxV = Math.Max(maxV, v);
         }
 
+        long mcusAcross = (width + (8L * maxH) - 1) / (8L * maxH), mcusDown = (height + (8L * maxV) - 1) / (8L * maxV), bytes = 0;
         foreach (var (h, v) in sampling)
         {
-            if (maxH % (2 * h) == 0 && maxV % (2 * v) == 0)
-            {
-                return false;
-            }
+            bytes += mcusAcross * h * mcusDown * v * (KeepsAc(h, v, maxH, maxV) ? 128 : 2);
         }
 
-        return true;
+        return bytes;
     }
+
+    /// <summary>
+    /// Whether libjpeg-turbo decodes a component with a larger IDCT than 1x1 at 1/8 scale, which reads AC coefficients:
+    /// it scales a component up by IDCT when it is subsampled by 2 or more both across and down (4:2:0 chroma: 2x2).
+    /// </summary>
+    public static bool KeepsAc(int h, int v, int maxH, int maxV) => maxH % (2 * h) == 0 && maxV % (2 * v) == 0;
 
     /// <summary>
     /// Writes the baseline file to a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it); false
@@ -89,8 +114,9 @@ internal static class ProgressiveJpegDcTranscoder
     {
         private readonly List<Range> copiedSegments = [];
         private readonly HuffmanDecoder?[] dcTables = new HuffmanDecoder?[4];
+        private readonly HuffmanDecoder?[] acTables = new HuffmanDecoder?[4];
         private Component[] components = [];
-        private int width, height, maxH, maxV, mcusAcross, mcusDown, restartInterval;
+        private int width, height, mcusAcross, mcusDown, restartInterval;
         private bool scanned;
 
         public bool TryRead(ReadOnlySpan<byte> jpeg)
@@ -117,8 +143,8 @@ internal static class ProgressiveJpegDcTranscoder
 
                 if (marker == 0xD9)
                 {
-                    // Every component's DC coefficients must be complete: otherwise libjpeg would smooth the image.
-                    return components.Length > 0 && components.All(c => c.DcPointTransform == 0);
+                    // Every coefficient that is written must be complete: otherwise libjpeg would smooth the image.
+                    return components.Length > 0 && components.All(c => c.IsComplete);
                 }
 
                 if (marker is >= 0xD0 and <= 0xD7 or 0x01 || offset + 4 > jpeg.Length)
@@ -197,7 +223,6 @@ internal static class ProgressiveJpegDcTranscoder
                 return false;
             }
 
-            Span<(int H, int V)> sampling = stackalloc (int, int)[count];
             components = new Component[count];
             for (var i = 0; i < count; i++)
             {
@@ -207,17 +232,10 @@ internal static class ProgressiveJpegDcTranscoder
                     return false;
                 }
 
-                sampling[i] = (h, v);
                 components[i] = new Component { Id = (byte)id, H = h, V = v, QuantizationTable = (byte)table };
             }
 
-            if (!AllComponentsDcOnly(sampling))
-            {
-                return false;
-            }
-
-            maxH = components.Max(c => c.H);
-            maxV = components.Max(c => c.V);
+            int maxH = components.Max(c => c.H), maxV = components.Max(c => c.V);
             mcusAcross = (width + (8 * maxH) - 1) / (8 * maxH);
             mcusDown = (height + (8 * maxV) - 1) / (8 * maxV);
             if (count > 1 && components.Sum(c => c.H * c.V) > MaxBlocksInMcu)
@@ -231,8 +249,16 @@ internal static class ProgressiveJpegDcTranscoder
                 component.BlocksAcross = (int)((((long)width * component.H) + maxH - 1) / maxH + 7) / 8;
                 component.BlocksDown = (int)((((long)height * component.V) + maxV - 1) / maxV + 7) / 8;
                 component.Stride = mcusAcross * component.H;
-                component.Dc = ArrayPool<short>.Shared.Rent(component.Stride * mcusDown * component.V);
-                Array.Clear(component.Dc, 0, component.Stride * mcusDown * component.V);
+                component.KeepsAc = KeepsAc(component.H, component.V, maxH, maxV);
+                component.BlockLength = component.KeepsAc ? 64 : 1;
+                var length = (long)component.Stride * mcusDown * component.V * component.BlockLength;
+                if (length > Array.MaxLength)
+                {
+                    return false;
+                }
+
+                component.Coefficients = ArrayPool<short>.Shared.Rent((int)length);
+                Array.Clear(component.Coefficients, 0, (int)length);
             }
 
             return true;
@@ -258,24 +284,20 @@ internal static class ProgressiveJpegDcTranscoder
                     return false;
                 }
 
-                if (tableClass == 0)
+                var table = HuffmanDecoder.TryCreate(body.Slice(1, 16), body.Slice(17, total), isDc: tableClass == 0);
+                if (table is null)
                 {
-                    var table = HuffmanDecoder.TryCreate(body.Slice(1, 16), body.Slice(17, total));
-                    if (table is null)
-                    {
-                        return false;
-                    }
-
-                    dcTables[id] = table;
+                    return false;
                 }
 
+                (tableClass == 0 ? dcTables : acTables)[id] = table;
                 body = body[(17 + total)..];
             }
 
             return true;
         }
 
-        /// <summary>Reads one scan header and, for a DC scan, its data; <paramref name="consumed"/> is the data's length.</summary>
+        /// <summary>Reads one scan header and, when the scan matters, its data; <paramref name="consumed"/> is the data's length.</summary>
         private bool TryReadScan(ReadOnlySpan<byte> header, ReadOnlySpan<byte> data, out int consumed)
         {
             consumed = ScanLength(data);
@@ -295,51 +317,55 @@ internal static class ProgressiveJpegDcTranscoder
             var tables = new HuffmanDecoder?[count];
             for (var i = 0; i < count; i++)
             {
-                int id = header[1 + (2 * i)], table = header[2 + (2 * i)] >> 4;
+                int id = header[1 + (2 * i)], dcTable = header[2 + (2 * i)] >> 4, acTable = header[2 + (2 * i)] & 0x0F;
                 var component = Array.Find(components, c => c.Id == id);
-                if (component is null || table > 3 || scan.Take(i).Contains(component))
+                if (component is null || dcTable > 3 || acTable > 3 || scan.Take(i).Contains(component))
                 {
                     return false;
                 }
 
                 scan[i] = component;
-                tables[i] = dcTables[table];
+                tables[i] = ss == 0 ? dcTables[dcTable] : acTables[acTable];
             }
 
-            if (ss != 0)
-            {
-                // An AC scan: nothing in it reaches a 1x1 IDCT. Only checked to be a valid progression step.
-                return count == 1 && se >= ss && se <= 63 && al <= 13 && (ah == 0 || al == ah - 1);
-            }
-
-            if (se != 0 || al > 13 || (count > 1 && scan.Sum(c => c.H * c.V) > MaxBlocksInMcu))
+            // What libjpeg accepts without complaint (jdphuff.c), and the bit-by-bit progression it expects.
+            var valid = ss == 0
+                ? se == 0 && (count == 1 || scan.Sum(c => c.H * c.V) <= MaxBlocksInMcu)
+                : count == 1 && se >= ss && se <= 63;
+            if (!valid || al > 13 || (ah != 0 && al != ah - 1))
             {
                 return false;
             }
 
             foreach (var component in scan)
             {
-                // First scan: nothing known yet. Refinement: exactly the next bit down (what libjpeg accepts silently).
-                var expected = ah == 0 ? -1 : ah;
-                if (component.DcPointTransform != expected || (ah != 0 && al != ah - 1))
+                for (var k = ss; k <= se; k++)
                 {
-                    return false;
+                    if (component.KnownBits[k] != (ah == 0 ? -1 : ah))
+                    {
+                        return false;
+                    }
+
+                    component.KnownBits[k] = al;
                 }
-
-                component.DcPointTransform = al;
             }
 
-            if (ah == 0 && tables.Any(t => t is null))
+            if (ss != 0 && !scan[0].KeepsAc)
             {
-                return false;
+                return true; // AC coefficients no 1x1 IDCT reads: skipped unread
             }
 
-            return DecodeDcScan(data[..consumed], scan, tables, refine: ah != 0, al);
+            if (tables.Any(t => t is null) && !(ss == 0 && ah != 0))
+            {
+                return false; // DC refinement alone needs no table
+            }
+
+            var reader = new EntropyReader(data[..consumed]);
+            return ss == 0 ? DecodeDcScan(ref reader, scan, tables, refine: ah != 0, al) : DecodeAcScan(ref reader, scan[0], tables[0]!, ss, se, ah, al);
         }
 
-        private bool DecodeDcScan(ReadOnlySpan<byte> data, Component[] scan, HuffmanDecoder?[] tables, bool refine, int al)
+        private bool DecodeDcScan(ref EntropyReader reader, Component[] scan, HuffmanDecoder?[] tables, bool refine, int al)
         {
-            var reader = new EntropyReader(data);
             Span<int> predictions = stackalloc int[scan.Length];
             predictions.Clear();
             var interleaved = scan.Length > 1;
@@ -370,18 +396,18 @@ internal static class ProgressiveJpegDcTranscoder
                     for (var i = 0; i < scan.Length; i++)
                     {
                         var component = scan[i];
-                        var dc = component.Dc!;
-                        int blocksHigh = interleaved ? component.V : 1, blocksWide = interleaved ? component.H : 1;
+                        var coefficients = component.Coefficients!;
+                        int blocksHigh = interleaved ? component.V : 1, blocksWide = interleaved ? component.H : 1, blockLength = component.BlockLength;
                         for (var v = 0; v < blocksHigh; v++)
                         {
-                            var at = ((row * blocksHigh) + v) * component.Stride + (column * blocksWide);
-                            for (var h = 0; h < blocksWide; h++)
+                            var at = (((row * blocksHigh) + v) * component.Stride + (column * blocksWide)) * blockLength;
+                            for (var h = 0; h < blocksWide; h++, at += blockLength)
                             {
                                 if (refine)
                                 {
                                     if (reader.ReadBit() != 0)
                                     {
-                                        dc[at + h] |= bit;
+                                        coefficients[at] |= bit;
                                     }
 
                                     continue;
@@ -400,7 +426,7 @@ internal static class ProgressiveJpegDcTranscoder
                                 }
 
                                 predictions[i] = (int)value;
-                                dc[at + h] = unchecked((short)((int)value << al));
+                                coefficients[at] = unchecked((short)((int)value << al));
                             }
                         }
                     }
@@ -415,17 +441,176 @@ internal static class ProgressiveJpegDcTranscoder
             return !reader.Overran;
         }
 
+        /// <summary>One AC scan of one component (always non-interleaved): first pass or refinement, as jdphuff.c decodes it.</summary>
+        private bool DecodeAcScan(ref EntropyReader reader, Component component, HuffmanDecoder table, int ss, int se, int ah, int al)
+        {
+            var coefficients = component.Coefficients!;
+            var untilRestart = restartInterval;
+            var restarts = 0;
+            var endOfBandRun = 0;
+            int plus = 1 << al, minus = -1 << al;
+            for (var row = 0; row < component.BlocksDown; row++)
+            {
+                for (var column = 0; column < component.BlocksAcross; column++)
+                {
+                    if (restartInterval != 0)
+                    {
+                        if (untilRestart == 0)
+                        {
+                            if (reader.Overran || !reader.TryRestart(restarts++ & 7))
+                            {
+                                return false;
+                            }
+
+                            endOfBandRun = 0;
+                            untilRestart = restartInterval;
+                        }
+
+                        untilRestart--;
+                    }
+
+                    var block = coefficients.AsSpan(((row * component.Stride) + column) * 64, 64);
+                    if (ah == 0)
+                    {
+                        if (endOfBandRun > 0)
+                        {
+                            endOfBandRun--;
+                            continue;
+                        }
+
+                        for (var k = ss; k <= se; k++)
+                        {
+                            var symbol = table.Decode(ref reader);
+                            if (symbol < 0)
+                            {
+                                return false;
+                            }
+
+                            int run = symbol >> 4, size = symbol & 15;
+                            if (size != 0)
+                            {
+                                k += run;
+                                if (k > se)
+                                {
+                                    return false;
+                                }
+
+                                block[NaturalOrder[k]] = unchecked((short)(Extend(reader.ReadBits(size), size) << al));
+                            }
+                            else if (run == 15)
+                            {
+                                k += 15;
+                            }
+                            else
+                            {
+                                endOfBandRun = (1 << run) + reader.ReadBits(run) - 1;
+                                break;
+                            }
+                        }
+
+                        continue;
+                    }
+
+                    var z = ss;
+                    if (endOfBandRun == 0)
+                    {
+                        for (; z <= se; z++)
+                        {
+                            var symbol = table.Decode(ref reader);
+                            if (symbol < 0)
+                            {
+                                return false;
+                            }
+
+                            int run = symbol >> 4, size = symbol & 15, value = 0;
+                            if (size != 0)
+                            {
+                                if (size != 1)
+                                {
+                                    return false; // libjpeg warns; a refinement only ever adds +-1 at the scan's bit
+                                }
+
+                                value = reader.ReadBit() != 0 ? plus : minus;
+                            }
+                            else if (run != 15)
+                            {
+                                endOfBandRun = (1 << run) + reader.ReadBits(run);
+                                break;
+                            }
+
+                            // Skip 'run' zero coefficients, refining the non-zero ones passed on the way.
+                            while (z <= se)
+                            {
+                                ref var coefficient = ref block[NaturalOrder[z]];
+                                if (coefficient != 0)
+                                {
+                                    Refine(ref reader, ref coefficient, plus, minus);
+                                }
+                                else if (--run < 0)
+                                {
+                                    break;
+                                }
+
+                                z++;
+                            }
+
+                            if (value != 0)
+                            {
+                                if (z > se)
+                                {
+                                    return false;
+                                }
+
+                                block[NaturalOrder[z]] = (short)value;
+                            }
+                        }
+                    }
+
+                    if (endOfBandRun > 0)
+                    {
+                        // Inside an end-of-band run: only the correction bits of coefficients already non-zero.
+                        for (; z <= se; z++)
+                        {
+                            ref var coefficient = ref block[NaturalOrder[z]];
+                            if (coefficient != 0)
+                            {
+                                Refine(ref reader, ref coefficient, plus, minus);
+                            }
+                        }
+
+                        endOfBandRun--;
+                    }
+                }
+
+                if (reader.Overran)
+                {
+                    return false;
+                }
+            }
+
+            return !reader.Overran;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Refine(ref EntropyReader reader, ref short coefficient, int plus, int minus)
+        {
+            if (reader.ReadBit() != 0 && (coefficient & plus) == 0)
+            {
+                coefficient = unchecked((short)(coefficient + (coefficient >= 0 ? plus : minus)));
+            }
+        }
+
         public bool TryWrite(ReadOnlySpan<byte> jpeg, out byte[] buffer, out int length)
         {
-            var blocks = components.Sum(c => (long)c.Stride * mcusDown * c.V);
             var headerBytes = 0L;
             foreach (var segment in copiedSegments)
             {
                 headerBytes += segment.GetOffsetAndLength(jpeg.Length).Length;
             }
 
-            // Typical DC data: a few bits a block; grown on demand for the rest.
-            var writer = new ByteWriter((int)Math.Min(int.MaxValue / 2, headerBytes + 512 + blocks));
+            // Typical data: a few bits a DC-only block, a few bytes a block with AC; grown on demand for the rest.
+            var estimate = components.Sum(c => (long)c.Stride * mcusDown * c.V * (c.KeepsAc ? 16 : 1));
+            var writer = new ByteWriter((int)Math.Min(int.MaxValue / 2, headerBytes + 1024 + estimate));
             try
             {
                 writer.Write([0xFF, 0xD8]);
@@ -441,20 +626,23 @@ internal static class ProgressiveJpegDcTranscoder
                     writer.Write([c.Id, (byte)((c.H << 4) | c.V), c.QuantizationTable]);
                 }
 
-                // DC table 0 as above; AC table 0 holds only end-of-block, code "0".
-                writer.Write([0xFF, 0xC4, 0, (byte)(2 + 1 + 16 + DcSymbols.Length + 1 + 16 + 1), 0x00]);
+                // DC table 0; AC table 0 holds only end-of-block, code "0" (DC-only components); AC table 1 holds all.
+                writer.Write([0xFF, 0xC4, 0, (byte)(2 + 17 + DcSymbols.Length + 17 + 1), 0x00]);
                 writer.Write(DcCodeCounts);
                 writer.Write(DcSymbols);
-                Span<byte> acTable = stackalloc byte[1 + 16 + 1];
-                acTable.Clear();
-                acTable[0] = 0x10;
-                acTable[1] = 1; // one code of length 1: symbol 0x00, end of block
-                writer.Write(acTable);
+                writer.Write([0x10, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00]);
+                if (components.Any(c => c.KeepsAc))
+                {
+                    var acLength = 2 + 17 + AcSymbols.Length;
+                    writer.Write([0xFF, 0xC4, (byte)(acLength >> 8), (byte)acLength, 0x11]);
+                    writer.Write(AcCodeCounts);
+                    writer.Write(AcSymbols);
+                }
 
                 writer.Write([0xFF, 0xDA, 0, (byte)(6 + (2 * components.Length)), (byte)components.Length]);
                 foreach (var c in components)
                 {
-                    writer.Write([c.Id, 0x00]);
+                    writer.Write([c.Id, (byte)(c.KeepsAc ? 0x01 : 0x00)]);
                 }
 
                 writer.Write([0, 63, 0]);
@@ -487,11 +675,9 @@ internal static class ProgressiveJpegDcTranscoder
                 var c = components[0];
                 for (var row = 0; row < c.BlocksDown; row++)
                 {
-                    writer.Reserve(8 * c.BlocksAcross);
-                    var dc = c.Dc.AsSpan(row * c.Stride, c.BlocksAcross);
-                    for (var column = 0; column < dc.Length; column++)
+                    for (var column = 0; column < c.BlocksAcross; column++)
                     {
-                        if (!WriteBlock(ref writer, ref bits, dc[column], ref predictions[0]))
+                        if (!WriteBlock(ref writer, ref bits, c, (row * c.Stride) + column, ref predictions[0]))
                         {
                             return false;
                         }
@@ -500,22 +686,19 @@ internal static class ProgressiveJpegDcTranscoder
             }
             else
             {
-                var blocksInMcu = components.Sum(c => c.H * c.V);
                 for (var row = 0; row < mcusDown; row++)
                 {
-                    writer.Reserve(8 * blocksInMcu * mcusAcross);
                     for (var column = 0; column < mcusAcross; column++)
                     {
                         for (var i = 0; i < components.Length; i++)
                         {
                             var c = components[i];
-                            var dc = c.Dc!;
                             for (var v = 0; v < c.V; v++)
                             {
                                 var at = ((row * c.V) + v) * c.Stride + (column * c.H);
                                 for (var h = 0; h < c.H; h++)
                                 {
-                                    if (!WriteBlock(ref writer, ref bits, dc[at + h], ref predictions[i]))
+                                    if (!WriteBlock(ref writer, ref bits, c, at + h, ref predictions[i]))
                                     {
                                         return false;
                                     }
@@ -531,34 +714,82 @@ internal static class ProgressiveJpegDcTranscoder
             return true;
         }
 
-        /// <summary>One block: its DC difference (category code and bits) and end of block, at most 13 + 15 + 1 bits.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static bool WriteBlock(ref ByteWriter writer, ref BitWriter bits, short dc, ref int prediction)
+        /// <summary>
+        /// One block: its DC difference (category code and bits), then for a component that keeps AC its coefficients as
+        /// (zero run, size) symbols and bits, then end of block. False for a value no Huffman category holds (a crafted
+        /// file; the original decodes it).
+        /// </summary>
+        private static bool WriteBlock(ref ByteWriter writer, ref BitWriter bits, Component component, int block, ref int prediction)
         {
+            // At most 64 symbols of 9 + 15 bits and 3 zero runs: well within 8 bytes a symbol, doubled for stuffing.
+            writer.Reserve(component.KeepsAc ? 64 * 8 : 8);
+            var coefficients = component.Coefficients.AsSpan(block * component.BlockLength, component.BlockLength);
+            var dc = coefficients[0];
             var difference = dc - prediction;
             prediction = dc;
-            var magnitude = (uint)Math.Abs(difference);
-            var category = 32 - BitOperations.LeadingZeroCount(magnitude);
+            var category = Category(difference);
             if (category > 15)
             {
-                return false; // a jump no Huffman category holds (a crafted file); the original decodes it
+                return false;
             }
 
             var (code, codeLength) = DcEncoder[category];
-            var extra = (uint)(difference < 0 ? difference - 1 : difference) & ((1u << category) - 1);
-            // Code, then the difference's low bits, then "0" (end of block).
-            bits.Write(ref writer, (((ulong)code << category) | extra) << 1, codeLength + category + 1);
+            if (!component.KeepsAc)
+            {
+                // Code, then the difference's low bits, then "0" (end of block).
+                bits.Write(ref writer, (((ulong)code << category) | LowBits(difference, category)) << 1, codeLength + category + 1);
+                return true;
+            }
+
+            bits.Write(ref writer, ((ulong)code << category) | LowBits(difference, category), codeLength + category);
+            var run = 0;
+            for (var k = 1; k < 64; k++)
+            {
+                int value = coefficients[NaturalOrder[k]];
+                if (value == 0)
+                {
+                    run++;
+                    continue;
+                }
+
+                for (; run > 15; run -= 16)
+                {
+                    var (zeros, zerosLength) = AcEncoder[0xF0];
+                    bits.Write(ref writer, zeros, zerosLength);
+                }
+
+                var size = Category(value);
+                if (size > 15)
+                {
+                    return false;
+                }
+
+                var (symbol, symbolLength) = AcEncoder[(run << 4) | size];
+                bits.Write(ref writer, ((ulong)symbol << size) | LowBits(value, size), symbolLength + size);
+                run = 0;
+            }
+
+            if (run > 0)
+            {
+                var (end, endLength) = AcEncoder[0x00];
+                bits.Write(ref writer, end, endLength);
+            }
+
             return true;
         }
+
+        private static int Category(int value) => 32 - BitOperations.LeadingZeroCount((uint)Math.Abs(value));
+
+        private static uint LowBits(int value, int category) => (uint)(value < 0 ? value - 1 : value) & ((1u << category) - 1);
 
         public void Dispose()
         {
             foreach (var component in components)
             {
-                if (component?.Dc is not null)
+                if (component?.Coefficients is not null)
                 {
-                    ArrayPool<short>.Shared.Return(component.Dc);
-                    component.Dc = null;
+                    ArrayPool<short>.Shared.Return(component.Coefficients);
+                    component.Coefficients = null;
                 }
             }
         }
@@ -607,10 +838,24 @@ internal static class ProgressiveJpegDcTranscoder
         public int H, V;
         public byte QuantizationTable;
         public int BlocksAcross, BlocksDown, Stride;
-        public short[]? Dc;
 
-        /// <summary>The point transform (Al) of the DC bits known so far; -1 before the first DC scan, 0 when complete.</summary>
-        public int DcPointTransform = -1;
+        /// <summary>Whether the component keeps its AC coefficients (<see cref="KeepsAc(int, int, int, int)"/>).</summary>
+        public bool KeepsAc;
+
+        /// <summary>Values stored per block: 64 when the component keeps AC, else the DC alone.</summary>
+        public int BlockLength;
+
+        public short[]? Coefficients;
+
+        /// <summary>Per coefficient (zig-zag order), the point transform (Al) of the bits known so far; -1 before its first scan.</summary>
+        public int[] KnownBits { get; } = Enumerable.Repeat(-1, 64).ToArray();
+
+        /// <summary>
+        /// Whether every coefficient is known to its last bit. libjpeg "smooths" an image whose progression is incomplete
+        /// (estimating missing AC from neighbouring DC values, which changes even 1x1 output), so only complete files are
+        /// transcoded; encoders write complete ones.
+        /// </summary>
+        public bool IsComplete => KnownBits.All(bits => bits == 0);
     }
 
     /// <summary>Reads the MSB-first bits of one scan, removing byte stuffing; past the data (a marker) it reads zeros and says so.</summary>
@@ -731,11 +976,11 @@ internal static class ProgressiveJpegDcTranscoder
         private HuffmanDecoder(byte[] values) => this.values = values;
 
         /// <summary>Null when the counts do not form a valid code (libjpeg refuses it) or a DC symbol is over 15.</summary>
-        public static HuffmanDecoder? TryCreate(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols)
+        public static HuffmanDecoder? TryCreate(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols, bool isDc)
         {
             foreach (var symbol in symbols)
             {
-                if (symbol > 15)
+                if (isDc && symbol > 15)
                 {
                     return null;
                 }
