@@ -26,13 +26,6 @@ internal static class ProgressiveJpegTranscoder
     private const int MaxComponents = 4;
     private const int MaxBlocksInMcu = 10;
 
-    /// <summary>Zig-zag position to natural (row-major) position in an 8x8 block.</summary>
-    private static readonly byte[] NaturalOrder =
-    [
-        0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
-        35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-    ];
-
     /// <summary>The DC table written: categories 0..15, lengths 2, 3 (x5), 4, 5, ..., 13; no all-ones code.</summary>
     private static readonly byte[] DcCodeCounts = [0, 1, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0];
 
@@ -495,7 +488,7 @@ internal static class ProgressiveJpegTranscoder
                                     return false;
                                 }
 
-                                block[NaturalOrder[k]] = unchecked((short)(Extend(reader.ReadBits(size), size) << al));
+                                block[k] = unchecked((short)(Extend(reader.ReadBits(size), size) << al));
                             }
                             else if (run == 15)
                             {
@@ -541,7 +534,7 @@ internal static class ProgressiveJpegTranscoder
                             // Skip 'run' zero coefficients, refining the non-zero ones passed on the way.
                             while (z <= se)
                             {
-                                ref var coefficient = ref block[NaturalOrder[z]];
+                                ref var coefficient = ref block[z];
                                 if (coefficient != 0)
                                 {
                                     Refine(ref reader, ref coefficient, plus, minus);
@@ -561,7 +554,7 @@ internal static class ProgressiveJpegTranscoder
                                     return false;
                                 }
 
-                                block[NaturalOrder[z]] = (short)value;
+                                block[z] = (short)value;
                             }
                         }
                     }
@@ -571,7 +564,7 @@ internal static class ProgressiveJpegTranscoder
                         // Inside an end-of-band run: only the correction bits of coefficients already non-zero.
                         for (; z <= se; z++)
                         {
-                            ref var coefficient = ref block[NaturalOrder[z]];
+                            ref var coefficient = ref block[z];
                             if (coefficient != 0)
                             {
                                 Refine(ref reader, ref coefficient, plus, minus);
@@ -742,23 +735,25 @@ internal static class ProgressiveJpegTranscoder
             }
 
             bits.Write(ref writer, ((ulong)code << category) | LowBits(difference, category), codeLength + category);
-            var run = 0;
-            for (var k = 1; k < 64; k++)
+            var ac = coefficients[1..];
+            for (var k = 0; k < ac.Length; k++)
             {
-                int value = coefficients[NaturalOrder[k]];
-                if (value == 0)
+                var run = ac[k..].IndexOfAnyExcept((short)0);
+                if (run < 0)
                 {
-                    run++;
-                    continue;
+                    var (end, endLength) = AcEncoder[0x00];
+                    bits.Write(ref writer, end, endLength);
+                    break;
                 }
 
+                k += run;
                 for (; run > 15; run -= 16)
                 {
                     var (zeros, zerosLength) = AcEncoder[0xF0];
                     bits.Write(ref writer, zeros, zerosLength);
                 }
 
-                var size = Category(value);
+                int value = ac[k], size = Category(value);
                 if (size > 15)
                 {
                     return false;
@@ -766,13 +761,6 @@ internal static class ProgressiveJpegTranscoder
 
                 var (symbol, symbolLength) = AcEncoder[(run << 4) | size];
                 bits.Write(ref writer, ((ulong)symbol << size) | LowBits(value, size), symbolLength + size);
-                run = 0;
-            }
-
-            if (run > 0)
-            {
-                var (end, endLength) = AcEncoder[0x00];
-                bits.Write(ref writer, end, endLength);
             }
 
             return true;
@@ -842,7 +830,7 @@ internal static class ProgressiveJpegTranscoder
         /// <summary>Whether the component keeps its AC coefficients (<see cref="KeepsAc(int, int, int, int)"/>).</summary>
         public bool KeepsAc;
 
-        /// <summary>Values stored per block: 64 when the component keeps AC, else the DC alone.</summary>
+        /// <summary>Values stored per block: 64 (in zig-zag order, as they are coded) when the component keeps AC, else the DC alone.</summary>
         public int BlockLength;
 
         public short[]? Coefficients;
