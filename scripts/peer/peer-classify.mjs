@@ -42,15 +42,18 @@ const walk = (folder) => readdirSync(folder).sort().flatMap((name) => {
 const files = walk(dir);
 
 // Its best settings: libvips threads shared by the images in flight, no operation cache (each file is read once),
-// ONNX Runtime with every graph optimisation, the given intra-op threads, and the same U8U8 int8 kernels as classify.
+// ONNX Runtime with every graph optimisation and the given intra-op threads, and the same int8 kernels as classify:
+// U8U8 (exact) on x64 CPUs without VNNI, whose default U8S8 kernels saturate; the faster default where VNNI is exact.
 sharp.cache(false);
 sharp.concurrency(1);
+const cpuFlags = (() => { try { return readFileSync('/proc/cpuinfo', 'utf8'); } catch { return ''; } })();
+const needsU8U8 = process.arch === 'x64' && !/\b(avx_vnni|avx512_vnni)\b/.test(cpuFlags);
 const session = await ort.InferenceSession.create(model, {
   intraOpNumThreads: threads,
   interOpNumThreads: 1,
   graphOptimizationLevel: 'all',
   executionMode: 'sequential',
-  extra: { session: { x64quantprecision: '1', 'intra_op.allow_spinning': '0' } },
+  extra: { session: { ...(needsU8U8 ? { x64quantprecision: '1' } : {}), 'intra_op.allow_spinning': '0' } },
 });
 const [inputName] = session.inputNames;
 const [outputName] = session.outputNames;
