@@ -40,9 +40,9 @@ internal static class ProgressiveJpegTranscoder
     private static readonly byte[] AcSymbols =
         [0x00, .. Enumerable.Range(0, 16).SelectMany(run => Enumerable.Range(1, 15).Select(size => (byte)((run << 4) | size))), 0xF0];
 
-    private static readonly HuffmanEncoder DcEncoder = HuffmanEncoder.Create(DcCodeCounts, DcSymbols);
+    private static readonly JpegHuffmanEncoder DcEncoder = JpegHuffmanEncoder.Create(DcCodeCounts, DcSymbols);
 
-    private static readonly HuffmanEncoder AcEncoder = HuffmanEncoder.Create(AcCodeCounts, AcSymbols);
+    private static readonly JpegHuffmanEncoder AcEncoder = JpegHuffmanEncoder.Create(AcCodeCounts, AcSymbols);
 
     /// <summary>
     /// Bytes this class holds while transcoding a frame: one 16-bit value per block of a DC-only component, 64 per block
@@ -106,8 +106,8 @@ internal static class ProgressiveJpegTranscoder
     private sealed class Transcoder : IDisposable
     {
         private readonly List<Range> copiedSegments = [];
-        private readonly HuffmanDecoder?[] dcTables = new HuffmanDecoder?[4];
-        private readonly HuffmanDecoder?[] acTables = new HuffmanDecoder?[4];
+        private readonly JpegHuffmanDecoder?[] dcTables = new JpegHuffmanDecoder?[4];
+        private readonly JpegHuffmanDecoder?[] acTables = new JpegHuffmanDecoder?[4];
         private Component[] components = [];
         private int width, height, mcusAcross, mcusDown, restartInterval;
         private bool scanned;
@@ -277,7 +277,7 @@ internal static class ProgressiveJpegTranscoder
                     return false;
                 }
 
-                var table = HuffmanDecoder.TryCreate(body.Slice(1, 16), body.Slice(17, total), isDc: tableClass == 0);
+                var table = JpegHuffmanDecoder.TryCreate(body.Slice(1, 16), body.Slice(17, total), isDc: tableClass == 0);
                 if (table is null)
                 {
                     return false;
@@ -307,7 +307,7 @@ internal static class ProgressiveJpegTranscoder
 
             int ss = header[1 + (2 * count)], se = header[2 + (2 * count)], ah = header[3 + (2 * count)] >> 4, al = header[3 + (2 * count)] & 0x0F;
             var scan = new Component[count];
-            var tables = new HuffmanDecoder?[count];
+            var tables = new JpegHuffmanDecoder?[count];
             for (var i = 0; i < count; i++)
             {
                 int id = header[1 + (2 * i)], dcTable = header[2 + (2 * i)] >> 4, acTable = header[2 + (2 * i)] & 0x0F;
@@ -353,11 +353,11 @@ internal static class ProgressiveJpegTranscoder
                 return false; // DC refinement alone needs no table
             }
 
-            var reader = new EntropyReader(data[..consumed]);
+            var reader = new JpegEntropyReader(data[..consumed]);
             return ss == 0 ? DecodeDcScan(ref reader, scan, tables, refine: ah != 0, al) : DecodeAcScan(ref reader, scan[0], tables[0]!, ss, se, ah, al);
         }
 
-        private bool DecodeDcScan(ref EntropyReader reader, Component[] scan, HuffmanDecoder?[] tables, bool refine, int al)
+        private bool DecodeDcScan(ref JpegEntropyReader reader, Component[] scan, JpegHuffmanDecoder?[] tables, bool refine, int al)
         {
             Span<int> predictions = stackalloc int[scan.Length];
             predictions.Clear();
@@ -435,7 +435,7 @@ internal static class ProgressiveJpegTranscoder
         }
 
         /// <summary>One AC scan of one component (always non-interleaved): first pass or refinement, as jdphuff.c decodes it.</summary>
-        private bool DecodeAcScan(ref EntropyReader reader, Component component, HuffmanDecoder table, int ss, int se, int ah, int al)
+        private bool DecodeAcScan(ref JpegEntropyReader reader, Component component, JpegHuffmanDecoder table, int ss, int se, int ah, int al)
         {
             var coefficients = component.Coefficients!;
             var untilRestart = restartInterval;
@@ -585,7 +585,7 @@ internal static class ProgressiveJpegTranscoder
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Refine(ref EntropyReader reader, ref short coefficient, int plus, int minus)
+        private static void Refine(ref JpegEntropyReader reader, ref short coefficient, int plus, int minus)
         {
             if (reader.ReadBit() != 0 && (coefficient & plus) == 0)
             {
@@ -603,7 +603,7 @@ internal static class ProgressiveJpegTranscoder
 
             // Typical data: a few bits a DC-only block, a few bytes a block with AC; grown on demand for the rest.
             var estimate = components.Sum(c => (long)c.Stride * mcusDown * c.V * (c.KeepsAc ? 16 : 1));
-            var writer = new ByteWriter((int)Math.Min(int.MaxValue / 2, headerBytes + 1024 + estimate));
+            var writer = new PooledByteWriter((int)Math.Min(int.MaxValue / 2, headerBytes + 1024 + estimate));
             try
             {
                 writer.Write([0xFF, 0xD8]);
@@ -658,9 +658,9 @@ internal static class ProgressiveJpegTranscoder
             }
         }
 
-        private bool WriteBlocks(ref ByteWriter writer)
+        private bool WriteBlocks(ref PooledByteWriter writer)
         {
-            var bits = new BitWriter();
+            var bits = new JpegBitWriter();
             Span<int> predictions = stackalloc int[components.Length];
             predictions.Clear();
             if (components.Length == 1)
@@ -712,7 +712,7 @@ internal static class ProgressiveJpegTranscoder
         /// (zero run, size) symbols and bits, then end of block. False for a value no Huffman category holds (a crafted
         /// file; the original decodes it).
         /// </summary>
-        private static bool WriteBlock(ref ByteWriter writer, ref BitWriter bits, Component component, int block, ref int prediction)
+        private static bool WriteBlock(ref PooledByteWriter writer, ref JpegBitWriter bits, Component component, int block, ref int prediction)
         {
             // At most 64 symbols of 9 + 15 bits and 3 zero runs: well within 8 bytes a symbol, doubled for stuffing.
             writer.Reserve(component.KeepsAc ? 64 * 8 : 8);
@@ -844,299 +844,5 @@ internal static class ProgressiveJpegTranscoder
         /// transcoded; encoders write complete ones.
         /// </summary>
         public bool IsComplete => KnownBits.All(bits => bits == 0);
-    }
-
-    /// <summary>Reads the MSB-first bits of one scan, removing byte stuffing; past the data (a marker) it reads zeros and says so.</summary>
-    private ref struct EntropyReader(ReadOnlySpan<byte> data)
-    {
-        private readonly ReadOnlySpan<byte> data = data;
-        private int position;
-        private ulong bits;
-        private int count;
-        private int padding; // zero bytes added past the data, at the low end of the buffer
-
-        /// <summary>True once a read took bits that are not in the data.</summary>
-        public readonly bool Overran => count < padding * 8;
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int PeekBits(int n)
-        {
-            if (count < n)
-            {
-                Fill();
-            }
-
-            return (int)(bits >> (64 - n));
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void SkipBits(int n)
-        {
-            bits <<= n;
-            count -= n;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int ReadBit()
-        {
-            if (count < 1)
-            {
-                Fill();
-            }
-
-            var value = (int)(bits >> 63);
-            bits <<= 1;
-            count--;
-            return value;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int ReadBits(int n)
-        {
-            if (n == 0)
-            {
-                return 0;
-            }
-
-            var value = PeekBits(n);
-            SkipBits(n);
-            return value;
-        }
-
-        /// <summary>Drops the bits left in the interval and reads restart marker RSTn.</summary>
-        public bool TryRestart(int n)
-        {
-            bits = 0;
-            count = 0;
-            padding = 0;
-            if (position + 1 >= data.Length || data[position] != 0xFF || data[position + 1] != 0xD0 + n)
-            {
-                return false;
-            }
-
-            position += 2;
-            return true;
-        }
-
-        private void Fill()
-        {
-            while (count <= 56)
-            {
-                ulong next = 0;
-                if (padding == 0 && position < data.Length)
-                {
-                    var b = data[position];
-                    if (b != 0xFF)
-                    {
-                        position++;
-                        next = b;
-                    }
-                    else if (position + 1 < data.Length && data[position + 1] == 0x00)
-                    {
-                        position += 2;
-                        next = 0xFF;
-                    }
-                    else
-                    {
-                        padding++; // a marker: the interval's data ends here
-                    }
-                }
-                else
-                {
-                    padding++;
-                }
-
-                bits |= next << (56 - count);
-                count += 8;
-            }
-        }
-    }
-
-    /// <summary>A canonical Huffman table for decoding, with a 9-bit lookup for the short codes.</summary>
-    private sealed class HuffmanDecoder
-    {
-        private const int LookupBits = 9;
-        private readonly short[] lookup = new short[1 << LookupBits]; // (length << 8) | symbol; 0 = longer code
-        private readonly int[] maxCode = new int[17];
-        private readonly int[] valueOffset = new int[17];
-        private readonly byte[] values;
-
-        private HuffmanDecoder(byte[] values) => this.values = values;
-
-        /// <summary>Null when the counts do not form a valid code (libjpeg refuses it) or a DC symbol is over 15.</summary>
-        public static HuffmanDecoder? TryCreate(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols, bool isDc)
-        {
-            foreach (var symbol in symbols)
-            {
-                if (isDc && symbol > 15)
-                {
-                    return null;
-                }
-            }
-
-            var table = new HuffmanDecoder(symbols.ToArray());
-            int code = 0, k = 0;
-            for (var length = 1; length <= 16; length++)
-            {
-                table.valueOffset[length] = k - code;
-                for (var i = 0; i < counts[length - 1]; i++, k++, code++)
-                {
-                    if (code + 1 >= 1 << length)
-                    {
-                        return null; // past the length's codes, or the all-ones code libjpeg refuses
-                    }
-
-                    if (length <= LookupBits)
-                    {
-                        var first = code << (LookupBits - length);
-                        table.lookup.AsSpan(first, 1 << (LookupBits - length)).Fill((short)((length << 8) | symbols[k]));
-                    }
-                }
-
-                table.maxCode[length] = counts[length - 1] == 0 ? -1 : code - 1;
-                code <<= 1;
-            }
-
-            return table;
-        }
-
-        /// <summary>The next symbol, or -1 for a bit pattern that is no code.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public int Decode(ref EntropyReader reader)
-        {
-            var entry = lookup[reader.PeekBits(LookupBits)];
-            if (entry != 0)
-            {
-                reader.SkipBits(entry >> 8);
-                return entry & 0xFF;
-            }
-
-            var code = reader.ReadBits(LookupBits);
-            var length = LookupBits;
-            while (length < 16 && code > maxCode[length])
-            {
-                code = (code << 1) | reader.ReadBits(1);
-                length++;
-            }
-
-            if (code > maxCode[length] || maxCode[length] < 0)
-            {
-                return -1;
-            }
-
-            var index = code + valueOffset[length];
-            return index >= 0 && index < values.Length ? values[index] : -1;
-        }
-    }
-
-    /// <summary>Codes and lengths for a canonical table given as counts per length and symbols.</summary>
-    private sealed class HuffmanEncoder
-    {
-        private readonly (uint Code, int Length)[] codes = new (uint, int)[256];
-
-        public (uint Code, int Length) this[int symbol] => codes[symbol];
-
-        public static HuffmanEncoder Create(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols)
-        {
-            var encoder = new HuffmanEncoder();
-            uint code = 0;
-            var k = 0;
-            for (var length = 1; length <= 16; length++)
-            {
-                for (var i = 0; i < counts[length - 1]; i++)
-                {
-                    encoder.codes[symbols[k++]] = (code++, length);
-                }
-
-                code <<= 1;
-            }
-
-            return encoder;
-        }
-    }
-
-    /// <summary>MSB-first bits with JPEG byte stuffing, padded with ones at the end.</summary>
-    private struct BitWriter
-    {
-        private ulong current;
-        private int count;
-
-        /// <summary>Up to 32 bits; the caller has reserved 8 bytes for each call since the last reservation.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Write(ref ByteWriter writer, ulong value, int bits)
-        {
-            current = (current << bits) | value;
-            count += bits;
-            while (count >= 8)
-            {
-                count -= 8;
-                var next = (byte)(current >> count);
-                writer.Append(next);
-                if (next == 0xFF)
-                {
-                    writer.Append(0x00);
-                }
-            }
-        }
-
-        public void Flush(ref ByteWriter writer)
-        {
-            if (count > 0)
-            {
-                Write(ref writer, (1u << (8 - count)) - 1, 8 - count);
-            }
-        }
-    }
-
-    /// <summary>A growable byte buffer rented from the shared pool.</summary>
-    private struct ByteWriter(int capacity)
-    {
-        private byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(256, capacity));
-        private int length;
-
-        /// <summary>Makes room for <paramref name="bytes"/> more, for <see cref="Append"/>.</summary>
-        public void Reserve(int bytes)
-        {
-            if (length + bytes > buffer.Length)
-            {
-                Grow(bytes);
-            }
-        }
-
-        /// <summary>One byte into room made by <see cref="Reserve"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Append(byte value) => buffer[length++] = value;
-
-        public void Write(ReadOnlySpan<byte> bytes)
-        {
-            Reserve(bytes.Length);
-            bytes.CopyTo(buffer.AsSpan(length));
-            length += bytes.Length;
-        }
-
-        public (byte[] Buffer, int Length) Detach()
-        {
-            var result = (buffer, length);
-            buffer = [];
-            length = 0;
-            return result;
-        }
-
-        public void Dispose()
-        {
-            if (buffer.Length > 0)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = [];
-            }
-        }
-
-        private void Grow(int needed)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)buffer.Length * 2, (long)length + needed)));
-            buffer.AsSpan(0, length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(buffer);
-            buffer = larger;
-        }
     }
 }
