@@ -35,7 +35,7 @@ if [[ ${#dirs[@]} -eq 0 ]]; then
   if [[ ! -d "$REPO_ROOT/.run/camera-photos" ]]; then
     # bench-peer.sh installs sharp; one round on the large folder does it, and its figures are not used.
     [[ -d "$REPO_ROOT/.run/bench-peer/node_modules/sharp" ]] || scripts/bench-peer.sh "$fixtures/photos/large" --rounds 1 >/dev/null
-    cp scripts/peer/make-camera-photos.mjs "$REPO_ROOT/.run/bench-peer/"
+    cp scripts/peer/make-camera-photos.mjs scripts/peer/cli-options.mjs "$REPO_ROOT/.run/bench-peer/"
     node "$REPO_ROOT/.run/bench-peer/make-camera-photos.mjs" "$fixtures/photos/imagenet-sample-200" "$REPO_ROOT/.run/camera-photos" --count 24 >&2
   fi
 fi

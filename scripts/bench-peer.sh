@@ -45,7 +45,7 @@ if [[ ! -d "$work/node_modules/sharp" || ! -d "$work/node_modules/onnxruntime-no
   cp scripts/peer/package.json "$work/package.json"
   (cd "$work" && npm install --no-audit --no-fund --loglevel=error >&2)
 fi
-cp scripts/peer/peer-classify.mjs "$work/peer-classify.mjs"
+cp scripts/peer/peer-classify.mjs scripts/peer/cli-options.mjs "$work/"
 
 CLI_DLL="src/Client/bin/Release/net10.0/linux-x64/mobilenet.dll"
 if [[ ! -f "$CLI_DLL" || -n "$(find src -name '*.cs' -newer "$CLI_DLL" -print -quit)" ]]; then

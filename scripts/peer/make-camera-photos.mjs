@@ -7,15 +7,9 @@
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join, extname, basename } from 'node:path';
 import sharp from 'sharp';
+import { parseOptions } from './cli-options.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const value = args[i + 1];
-  args.splice(i, 2);
-  return value;
-};
+const { args, option } = parseOptions();
 const count = Number(option('--count', '24'));
 const progressiveEvery = Number(option('--progressive-every', '4'));
 let seed = Number(option('--seed', '1'));

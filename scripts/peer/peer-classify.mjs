@@ -10,15 +10,9 @@ import { join, relative, extname } from 'node:path';
 import { availableParallelism } from 'node:os';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { parseOptions } from './cli-options.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const value = args[i + 1];
-  args.splice(i, 2);
-  return value;
-};
+const { args, option } = parseOptions();
 const model = option('--model');
 const labelsPath = option('--labels');
 const batchSize = Number(option('--batch', '8'));
