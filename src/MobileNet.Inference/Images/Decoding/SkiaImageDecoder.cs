@@ -54,7 +54,12 @@ internal sealed class SkiaImageDecoder(ImageLimits limits, bool transcodeProgres
             {
                 try
                 {
-                    return TryDecodeReserved(baseline.AsSpan(0, baselineLength), format, minShorterSide, out image, out error);
+                    if (TryDecodeReserved(baseline.AsSpan(0, baselineLength), format, minShorterSide, out image, out error))
+                    {
+                        return true;
+                    }
+
+                    // Not expected; whatever went wrong, the original file decides what the error is.
                 }
                 finally
                 {
