@@ -62,7 +62,15 @@ public sealed class DashboardAccessTests(DashboardClusterFixture fixture, ITestO
         {
             using var token = fixture.Http(http);
             token.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fixture.OperatorToken);
+            // The job list is read from the job registry, which each silo refreshes on its own: a job just
+            // submitted shows within a few refreshes.
             var jobs = await JsonAsync(token, "/dashboard/api/jobs");
+            for (var attempt = 0; attempt < 50 && !Lists(jobs, job); attempt++)
+            {
+                await Task.Delay(200);
+                jobs = await JsonAsync(token, "/dashboard/api/jobs");
+            }
+
             Assert.Contains(jobs.GetProperty("jobs").EnumerateArray(), j => j.GetProperty("jobId").GetString() == job);
             var detail = await JsonAsync(token, $"/dashboard/api/jobs/{job}");
             Assert.Equal(job, detail.GetProperty("jobId").GetString());
@@ -141,6 +149,9 @@ public sealed class DashboardAccessTests(DashboardClusterFixture fixture, ITestO
     }
 
     private static FormUrlEncodedContent Form(string token, string returnUrl) => new([new("token", token), new("returnUrl", returnUrl)]);
+
+    private static bool Lists(JsonElement jobs, string job) =>
+        jobs.GetProperty("jobs").EnumerateArray().Any(j => j.GetProperty("jobId").GetString() == job);
 
     private static async Task<JsonElement> JsonAsync(HttpClient http, string path)
     {

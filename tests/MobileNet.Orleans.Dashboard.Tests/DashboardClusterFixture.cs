@@ -94,6 +94,18 @@ public sealed class DashboardClusterFixture : IAsyncLifetime
                 ["Silo__HttpPort"] = http.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Dashboard__AdminPort"] = admin.ToString(System.Globalization.CultureInfo.InvariantCulture),
             });
+
+            // An open gateway says the silo joined the cluster; its web ports can open a moment later.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (!(await FreePort.AnswersAsync(http) && await FreePort.AnswersAsync(admin)))
+            {
+                if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                {
+                    throw new TimeoutException($"silo {i + 1}'s dashboard ports {http}/{admin} did not open within 60 s");
+                }
+
+                await Task.Delay(200);
+            }
         }
 
         Ports = ports;

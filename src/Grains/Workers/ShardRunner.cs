@@ -160,8 +160,9 @@ public sealed partial class ShardRunner(
             // Completion first: a usage round trip before it would widen the window in which a job that fails on its
             // error threshold ends while this shard's rows are written but not yet counted.
             await ReportAsync(leaseRef.JobId, () => coordinator.CompleteShardAsync(leaseRef, outcome), abort);
-            await usageReporter.ReportJobNowAsync(leaseRef.JobId, abort);
+            // Counted once the coordinator has it: a slow usage round trip must not hold the silo's metrics back.
             metrics.ShardCompleted(leaseRef.JobId, outcome.Labeled, outcome.Errors, started.Elapsed);
+            await usageReporter.ReportJobNowAsync(leaseRef.JobId, abort);
             LogCompleted(logger, leaseRef.JobId, leaseRef.ShardId, outcome.Labeled, outcome.Errors, started.Elapsed.TotalSeconds);
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
