@@ -2,10 +2,16 @@ using System.Runtime.CompilerServices;
 
 namespace MobileNet.Inference.Decoding;
 
-/// <summary>Reads the MSB-first bits of one scan, removing byte stuffing; past the data (a marker) it reads zeros and says so.</summary>
-internal ref struct JpegEntropyReader(ReadOnlySpan<byte> data)
+/// <summary>
+/// Reads the MSB-first bits of one scan, removing byte stuffing, and its restart markers every
+/// <paramref name="restartInterval"/> MCUs (0: none); past the data (a marker) it reads zeros and says so.
+/// </summary>
+internal ref struct JpegEntropyReader(ReadOnlySpan<byte> data, int restartInterval)
 {
     private readonly ReadOnlySpan<byte> data = data;
+    private readonly int interval = restartInterval;
+    private int untilRestart = restartInterval;
+    private int restarts;
     private int position;
     private ulong bits;
     private int count;
@@ -59,8 +65,35 @@ internal ref struct JpegEntropyReader(ReadOnlySpan<byte> data)
         return value;
     }
 
-    /// <summary>Drops the bits left in the interval and reads restart marker RSTn.</summary>
-    public bool TryRestart(int n)
+    /// <summary>
+    /// Called before each MCU. At the end of a restart interval it drops the interval's leftover bits and reads the
+    /// next RSTn (<paramref name="restarted"/>: the caller resets its predictions); false when the data overran or the
+    /// marker is not there.
+    /// </summary>
+    public bool TryBeginMcu(out bool restarted)
+    {
+        restarted = false;
+        if (interval == 0)
+        {
+            return true;
+        }
+
+        if (untilRestart == 0)
+        {
+            if (Overran || !TryRestart(restarts++ & 7))
+            {
+                return false;
+            }
+
+            restarted = true;
+            untilRestart = interval;
+        }
+
+        untilRestart--;
+        return true;
+    }
+
+    private bool TryRestart(int n)
     {
         bits = 0;
         count = 0;

@@ -353,7 +353,7 @@ internal static class ProgressiveJpegTranscoder
                 return false; // DC refinement alone needs no table
             }
 
-            var reader = new JpegEntropyReader(data[..consumed]);
+            var reader = new JpegEntropyReader(data[..consumed], restartInterval);
             return ss == 0 ? DecodeDcScan(ref reader, scan, tables, refine: ah != 0, al) : DecodeAcScan(ref reader, scan[0], tables[0]!, ss, se, ah, al);
         }
 
@@ -363,27 +363,19 @@ internal static class ProgressiveJpegTranscoder
             predictions.Clear();
             var interleaved = scan.Length > 1;
             int across = interleaved ? mcusAcross : scan[0].BlocksAcross, down = interleaved ? mcusDown : scan[0].BlocksDown;
-            var untilRestart = restartInterval;
-            var restarts = 0;
             var bit = (short)(1 << al);
             for (var row = 0; row < down; row++)
             {
                 for (var column = 0; column < across; column++)
                 {
-                    if (restartInterval != 0)
+                    if (!reader.TryBeginMcu(out var restarted))
                     {
-                        if (untilRestart == 0)
-                        {
-                            if (reader.Overran || !reader.TryRestart(restarts++ & 7))
-                            {
-                                return false;
-                            }
+                        return false;
+                    }
 
-                            predictions.Clear();
-                            untilRestart = restartInterval;
-                        }
-
-                        untilRestart--;
+                    if (restarted)
+                    {
+                        predictions.Clear();
                     }
 
                     for (var i = 0; i < scan.Length; i++)
@@ -438,28 +430,20 @@ internal static class ProgressiveJpegTranscoder
         private bool DecodeAcScan(ref JpegEntropyReader reader, Component component, JpegHuffmanDecoder table, int ss, int se, int ah, int al)
         {
             var coefficients = component.Coefficients!;
-            var untilRestart = restartInterval;
-            var restarts = 0;
             var endOfBandRun = 0;
             int plus = 1 << al, minus = -1 << al;
             for (var row = 0; row < component.BlocksDown; row++)
             {
                 for (var column = 0; column < component.BlocksAcross; column++)
                 {
-                    if (restartInterval != 0)
+                    if (!reader.TryBeginMcu(out var restarted))
                     {
-                        if (untilRestart == 0)
-                        {
-                            if (reader.Overran || !reader.TryRestart(restarts++ & 7))
-                            {
-                                return false;
-                            }
+                        return false;
+                    }
 
-                            endOfBandRun = 0;
-                            untilRestart = restartInterval;
-                        }
-
-                        untilRestart--;
+                    if (restarted)
+                    {
+                        endOfBandRun = 0;
                     }
 
                     var block = coefficients.AsSpan(((row * component.Stride) + column) * 64, 64);
