@@ -68,6 +68,7 @@ encode p422 -sample 2x1 -- -progressive
 encode p440 -sample 1x2 -- -progressive
 encode p411 -sample 4x1 -- -progressive
 encode p420 -sample 2x2 -- -progressive
+encode p410 -sample 4x2 -- -progressive
 encode grey -grayscale -- -progressive
 encode p444-restart-rows -sample 1x1 -- -progressive -restart 1
 encode p422-restart-blocks -sample 2x1 -- -progressive -restart 5B

@@ -16,7 +16,7 @@ public sealed class ProgressiveJpegTranscoderTests
 
     public static TheoryData<string> Transcoded =>
     [
-        "p444", "p422", "p440", "p411", "p420", "grey", "p444-restart-rows", "p422-restart-blocks", "p444-split-dc",
+        "p444", "p422", "p440", "p411", "p420", "p410", "grey", "p444-restart-rows", "p422-restart-blocks", "p444-split-dc",
         "p422-split-dc-restart", "p420-restart", "p420-chroma-split", "p420-chroma-split-restart",
     ];
 
@@ -43,6 +43,31 @@ public sealed class ProgressiveJpegTranscoderTests
     public void KeepsAc_Sampling_OnlyComponentsScaledUpByIdct(int h, int v, int maxH, int maxV, bool expected)
     {
         Assert.Equal(expected, ProgressiveJpegTranscoder.KeepsAc(h, v, maxH, maxV));
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1, 1, 1)]
+    [InlineData(1, 1, 2, 1, 1)] // 4:2:2 chroma: the upsampler doubles it across
+    [InlineData(1, 1, 2, 2, 2)] // 4:2:0 chroma
+    [InlineData(1, 1, 4, 2, 2)] // 4:1:0 chroma: 2x2, then upsampled across
+    [InlineData(1, 1, 4, 4, 4)]
+    [InlineData(2, 2, 4, 4, 2)]
+    public void IdctSize_Sampling_AsLibjpegTurboPicksAtOneEighth(int h, int v, int maxH, int maxV, int expected)
+    {
+        Assert.Equal(expected, ProgressiveJpegTranscoder.IdctSize(h, v, maxH, maxV));
+    }
+
+    [Theory]
+    [InlineData(1, new[] { 0 })]
+    [InlineData(2, new[] { 0, 1, 3, 5, 7 })]
+    [InlineData(4, new[] { 0, 1, 2, 3, 5, 6, 7 })]
+    public void ReadCoefficients_IdctSize_TheRowsAndColumnsTheReducedIdctReads(int idctSize, int[] rowsAndColumns)
+    {
+        var expected = rowsAndColumns.SelectMany(row => rowsAndColumns.Select(column => (row * 8) + column)).Order();
+
+        var read = ProgressiveJpegTranscoder.ReadCoefficients(idctSize).Select(k => (int)ProgressiveJpegTranscoder.NaturalOrder[k]).Order();
+
+        Assert.Equal(expected, read);
     }
 
     [Fact]

@@ -8,7 +8,8 @@ namespace MobileNet.Inference.Decoding;
 /// Turns a progressive JPEG that is decoded at 1/8 scale into a small baseline JPEG that holds only the coefficients
 /// that scale reads. At 1/8, libjpeg-turbo decodes each full-resolution component (luma; every component of 4:4:4)
 /// with the 1x1 IDCT, which reads the DC coefficient alone; a component subsampled both across and down (4:2:0 chroma)
-/// is scaled up by a 2x2 IDCT instead, which reads AC coefficients too, so such components keep all of theirs. The
+/// is scaled up by a 2x2 (or 4x4) IDCT instead, which reads some AC coefficients too, so such components keep those
+/// (25 of 64 for 2x2), plus a mask of which others are non-zero, which AC refinement scans need to stay in step. The
 /// baseline file decodes to the same pixels as the whole progressive file, while libjpeg-turbo needs no whole-image
 /// coefficient buffer (88 MB for 5120x2880 4:4:4, touched twice) and decodes a fraction of the data.
 /// <para>
@@ -45,8 +46,9 @@ internal static class ProgressiveJpegTranscoder
     private static readonly JpegHuffmanEncoder AcEncoder = JpegHuffmanEncoder.Create(AcCodeCounts, AcSymbols);
 
     /// <summary>
-    /// Bytes this class holds while transcoding a frame: one 16-bit value per block of a DC-only component, 64 per block
-    /// of a component that keeps AC coefficients. Zero when the frame is not one it transcodes.
+    /// Bytes this class holds while transcoding a frame: one 16-bit value per block of a DC-only component; for a
+    /// component that keeps AC, the values its IDCT reads and a 64-bit non-zero mask. Zero when the frame is not one
+    /// it transcodes.
     /// </summary>
     public static long WorkingBytes(ReadOnlySpan<byte> jpeg)
     {
@@ -65,7 +67,8 @@ internal static class ProgressiveJpegTranscoder
         long mcusAcross = (width + (8L * maxH) - 1) / (8L * maxH), mcusDown = (height + (8L * maxV) - 1) / (8L * maxV), bytes = 0;
         foreach (var (h, v) in sampling)
         {
-            bytes += mcusAcross * h * mcusDown * v * (KeepsAc(h, v, maxH, maxV) ? 128 : 2);
+            var idct = IdctSize(h, v, maxH, maxV);
+            bytes += mcusAcross * h * mcusDown * v * (idct == 1 ? 2 : (2 * ReadCoefficients(idct).Length) + sizeof(ulong));
         }
 
         return bytes;
@@ -75,7 +78,56 @@ internal static class ProgressiveJpegTranscoder
     /// Whether libjpeg-turbo decodes a component with a larger IDCT than 1x1 at 1/8 scale, which reads AC coefficients:
     /// it scales a component up by IDCT when it is subsampled by 2 or more both across and down (4:2:0 chroma: 2x2).
     /// </summary>
-    public static bool KeepsAc(int h, int v, int maxH, int maxV) => maxH % (2 * h) == 0 && maxV % (2 * v) == 0;
+    public static bool KeepsAc(int h, int v, int maxH, int maxV) => IdctSize(h, v, maxH, maxV) > 1;
+
+    /// <summary>
+    /// The IDCT size libjpeg-turbo picks for a component at 1/8 scale (jdmaster.c): doubled from 1 while the component's
+    /// subsampling is a multiple of twice that both across and down, so that it is scaled up by IDCT, not upsampled.
+    /// </summary>
+    public static int IdctSize(int h, int v, int maxH, int maxV)
+    {
+        var size = 1;
+        while (size < 8 && maxH % (h * size * 2) == 0 && maxV % (v * size * 2) == 0)
+        {
+            size *= 2;
+        }
+
+        return size;
+    }
+
+    /// <summary>
+    /// The coefficients (zig-zag indices, ascending, DC first) that libjpeg-turbo's reduced IDCT of this size reads
+    /// (jidctred.c): the 2x2 skips rows and columns 2, 4 and 6, the 4x4 skips row and column 4.
+    /// </summary>
+    public static byte[] ReadCoefficients(int idctSize)
+    {
+        ReadOnlySpan<int> skipped = idctSize switch
+        {
+            1 => [1, 2, 3, 4, 5, 6, 7],
+            2 => [2, 4, 6],
+            4 => [4],
+            _ => [],
+        };
+        var read = new List<byte>(64);
+        for (var k = 0; k < 64; k++)
+        {
+            int natural = NaturalOrder[k], row = natural / 8, column = natural % 8;
+            if (!skipped.Contains(row) && !skipped.Contains(column))
+            {
+                read.Add((byte)k);
+            }
+        }
+
+        return [.. read];
+    }
+
+    /// <summary>Zig-zag index to row-major index in the 8x8 block (the JPEG standard's figure A.6).</summary>
+    internal static ReadOnlySpan<byte> NaturalOrder =>
+    [
+        0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28,
+        35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55,
+        62, 63,
+    ];
 
     /// <summary>
     /// Writes the baseline file to a buffer rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it); false
@@ -242,9 +294,9 @@ internal static class ProgressiveJpegTranscoder
                 component.BlocksAcross = (int)((((long)width * component.H) + maxH - 1) / maxH + 7) / 8;
                 component.BlocksDown = (int)((((long)height * component.V) + maxV - 1) / maxV + 7) / 8;
                 component.Stride = mcusAcross * component.H;
-                component.KeepsAc = KeepsAc(component.H, component.V, maxH, maxV);
-                component.BlockLength = component.KeepsAc ? 64 : 1;
-                var length = (long)component.Stride * mcusDown * component.V * component.BlockLength;
+                component.SetStored(ReadCoefficients(IdctSize(component.H, component.V, maxH, maxV)));
+                var blocks = (long)component.Stride * mcusDown * component.V;
+                var length = blocks * component.BlockLength;
                 if (length > Array.MaxLength)
                 {
                     return false;
@@ -252,6 +304,11 @@ internal static class ProgressiveJpegTranscoder
 
                 component.Coefficients = ArrayPool<short>.Shared.Rent((int)length);
                 Array.Clear(component.Coefficients, 0, (int)length);
+                if (component.KeepsAc)
+                {
+                    component.NonZero = ArrayPool<ulong>.Shared.Rent((int)blocks);
+                    Array.Clear(component.NonZero, 0, (int)blocks);
+                }
             }
 
             return true;
@@ -430,6 +487,8 @@ internal static class ProgressiveJpegTranscoder
         private bool DecodeAcScan(ref JpegEntropyReader reader, Component component, JpegHuffmanDecoder table, int ss, int se, int ah, int al)
         {
             var coefficients = component.Coefficients!;
+            var nonZero = component.NonZero!;
+            var slots = component.Slots;
             var endOfBandRun = 0;
             int plus = 1 << al, minus = -1 << al;
             for (var row = 0; row < component.BlocksDown; row++)
@@ -446,7 +505,9 @@ internal static class ProgressiveJpegTranscoder
                         endOfBandRun = 0;
                     }
 
-                    var block = coefficients.AsSpan(((row * component.Stride) + column) * 64, 64);
+                    var index = (row * component.Stride) + column;
+                    var block = coefficients.AsSpan(index * component.BlockLength, component.BlockLength);
+                    ref var mask = ref nonZero[index];
                     if (ah == 0)
                     {
                         if (endOfBandRun > 0)
@@ -472,7 +533,7 @@ internal static class ProgressiveJpegTranscoder
                                     return false;
                                 }
 
-                                block[k] = unchecked((short)(Extend(reader.ReadBits(size), size) << al));
+                                Store(block, ref mask, slots, k, unchecked((short)(Extend(reader.ReadBits(size), size) << al)));
                             }
                             else if (run == 15)
                             {
@@ -518,10 +579,9 @@ internal static class ProgressiveJpegTranscoder
                             // Skip 'run' zero coefficients, refining the non-zero ones passed on the way.
                             while (z <= se)
                             {
-                                ref var coefficient = ref block[z];
-                                if (coefficient != 0)
+                                if ((mask & (1UL << z)) != 0)
                                 {
-                                    Refine(ref reader, ref coefficient, plus, minus);
+                                    Refine(ref reader, block, slots[z], plus, minus);
                                 }
                                 else if (--run < 0)
                                 {
@@ -538,7 +598,7 @@ internal static class ProgressiveJpegTranscoder
                                     return false;
                                 }
 
-                                block[z] = (short)value;
+                                Store(block, ref mask, slots, z, (short)value);
                             }
                         }
                     }
@@ -548,10 +608,9 @@ internal static class ProgressiveJpegTranscoder
                         // Inside an end-of-band run: only the correction bits of coefficients already non-zero.
                         for (; z <= se; z++)
                         {
-                            ref var coefficient = ref block[z];
-                            if (coefficient != 0)
+                            if ((mask & (1UL << z)) != 0)
                             {
-                                Refine(ref reader, ref coefficient, plus, minus);
+                                Refine(ref reader, block, slots[z], plus, minus);
                             }
                         }
 
@@ -568,10 +627,32 @@ internal static class ProgressiveJpegTranscoder
             return !reader.Overran;
         }
 
+        /// <summary>Records coefficient <paramref name="k"/> (zig-zag) as non-zero, and keeps its value if the IDCT reads it.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Refine(ref JpegEntropyReader reader, ref short coefficient, int plus, int minus)
+        private static void Store(Span<short> block, ref ulong mask, sbyte[] slots, int k, short value)
         {
-            if (reader.ReadBit() != 0 && (coefficient & plus) == 0)
+            if (value != 0)
+            {
+                mask |= 1UL << k;
+            }
+
+            if (slots[k] >= 0)
+            {
+                block[slots[k]] = value;
+            }
+        }
+
+        /// <summary>A non-zero coefficient's correction bit: applied if the IDCT reads it (slot >= 0), else read past.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Refine(ref JpegEntropyReader reader, Span<short> block, int slot, int plus, int minus)
+        {
+            if (reader.ReadBit() == 0 || slot < 0)
+            {
+                return;
+            }
+
+            ref var coefficient = ref block[slot];
+            if ((coefficient & plus) == 0)
             {
                 coefficient = unchecked((short)(coefficient + (coefficient >= 0 ? plus : minus)));
             }
@@ -719,7 +800,16 @@ internal static class ProgressiveJpegTranscoder
             }
 
             bits.Write(ref writer, ((ulong)code << category) | LowBits(difference, category), codeLength + category);
-            var ac = coefficients[1..];
+            // Back to 64 in zig-zag order; the coefficients the IDCT does not read are written as zeros.
+            Span<short> whole = stackalloc short[64];
+            whole.Clear();
+            var stored = component.Stored;
+            for (var slot = 1; slot < stored.Length; slot++)
+            {
+                whole[stored[slot]] = coefficients[slot];
+            }
+
+            var ac = whole[1..];
             for (var k = 0; k < ac.Length; k++)
             {
                 var run = ac[k..].IndexOfAnyExcept((short)0);
@@ -762,6 +852,12 @@ internal static class ProgressiveJpegTranscoder
                 {
                     ArrayPool<short>.Shared.Return(component.Coefficients);
                     component.Coefficients = null;
+                }
+
+                if (component?.NonZero is not null)
+                {
+                    ArrayPool<ulong>.Shared.Return(component.NonZero);
+                    component.NonZero = null;
                 }
             }
         }
@@ -811,13 +907,32 @@ internal static class ProgressiveJpegTranscoder
         public byte QuantizationTable;
         public int BlocksAcross, BlocksDown, Stride;
 
-        /// <summary>Whether the component keeps its AC coefficients (<see cref="KeepsAc(int, int, int, int)"/>).</summary>
-        public bool KeepsAc;
+        /// <summary>Whether the component keeps AC coefficients (<see cref="KeepsAc(int, int, int, int)"/>).</summary>
+        public bool KeepsAc => BlockLength > 1;
 
-        /// <summary>Values stored per block: 64 (in zig-zag order, as they are coded) when the component keeps AC, else the DC alone.</summary>
-        public int BlockLength;
+        /// <summary>Values stored per block: those its IDCT reads (<see cref="ReadCoefficients"/>), the DC first.</summary>
+        public int BlockLength => Stored.Length;
+
+        /// <summary>The zig-zag index each stored value holds.</summary>
+        public byte[] Stored { get; private set; } = [0];
+
+        /// <summary>Per zig-zag index, where in a block's stored values it is kept; -1 for those no IDCT reads.</summary>
+        public sbyte[] Slots { get; } = new sbyte[64];
 
         public short[]? Coefficients;
+
+        /// <summary>Per block of a component that keeps AC, bit k set when coefficient k (zig-zag) is non-zero.</summary>
+        public ulong[]? NonZero;
+
+        public void SetStored(byte[] stored)
+        {
+            Stored = stored;
+            Slots.AsSpan().Fill(-1);
+            for (var slot = 0; slot < stored.Length; slot++)
+            {
+                Slots[stored[slot]] = (sbyte)slot;
+            }
+        }
 
         /// <summary>Per coefficient (zig-zag order), the point transform (Al) of the bits known so far; -1 before its first scan.</summary>
         public int[] KnownBits { get; } = Enumerable.Repeat(-1, 64).ToArray();
