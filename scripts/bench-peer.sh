@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Labels one folder with `mobilenet classify` and with the peer pipeline users compare it with: a Node.js script of
 # this project's own (scripts/peer/peer-classify.mjs) on the npm packages sharp (libvips, shrink-on-load) and
-# onnxruntime-node, installed under .run/bench-peer. Whole processes (start, model load, decode, inference, output),
+# onnxruntime-node, installed under .run/bench-peer. `classify` is the CLI published as the client image ships it
+# (ReadyToRun), under .run/bench-peer/cli. Whole processes (start, model load, decode, inference, output),
 # the same model, batch size and threads, rounds interleaved (the order alternates); prints every round, the medians
 # (images/s), peak RSS, and the ratio classify/peer, for docs/BENCHMARKS.md.
 #
@@ -47,10 +48,13 @@ if [[ ! -d "$work/node_modules/sharp" || ! -d "$work/node_modules/onnxruntime-no
 fi
 cp scripts/peer/peer-classify.mjs scripts/peer/cli-options.mjs "$work/"
 
-CLI_DLL="src/Client/bin/Release/net10.0/linux-x64/mobilenet.dll"
-if [[ ! -f "$CLI_DLL" || -n "$(find src -name '*.cs' -newer "$CLI_DLL" -print -quit)" ]]; then
-  echo "building the CLI (Release) ..." >&2
-  dotnet build src/Client -c Release --nologo -v quiet >&2
+# The CLI as the client image ships it: published, ReadyToRun.
+case "$(uname -m)" in aarch64|arm64) rid=linux-arm64 ;; *) rid=linux-x64 ;; esac
+CLI_DLL="$work/cli/mobilenet.dll"
+if [[ ! -f "$CLI_DLL" || -n "$(find src Directory.Build.props Directory.Packages.props \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' \) -newer "$CLI_DLL" -print -quit)" ]]; then
+  echo "publishing the CLI (Release, $rid, ReadyToRun) ..." >&2
+  rm -rf "$work/cli"
+  dotnet publish src/Client -c Release -r "$rid" --self-contained false -p:UseAppHost=false -o "$work/cli" --nologo -v quiet >&2
 fi
 
 images() { find "$1" \( -type f -o -type l \) \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.bmp' -o -iname '*.gif' -o -iname '*.tif' -o -iname '*.tiff' -o -iname '*.webp' \); }
