@@ -17,7 +17,7 @@ public sealed class JobCoordinatorTests(ClusterFixture fixture)
     private static readonly TimeSpan JobTimeout = TimeSpan.FromSeconds(90);
 
     [SkippableFact]
-    public async Task SubmitAsync_DatasetWithBrokenImages_EveryImageOnceAcrossBothSilos()
+    public async Task SubmitAsync_DatasetWithBrokenImages_EveryImageOnceCountedPerSilo()
     {
         var (cluster, blobs) = Require();
         var source = UniqueContainer("src");
@@ -39,8 +39,10 @@ public sealed class JobCoordinatorTests(ClusterFixture fixture)
         Assert.Equal(names.Order(StringComparer.Ordinal), records.Select(r => r.Image).Order(StringComparer.Ordinal));
         Assert.All(records.Where(r => r.Image.Contains("-bad-", StringComparison.Ordinal)), r => Assert.NotNull(r.Error));
         Assert.All(records.Where(r => !r.Image.Contains("-bad-", StringComparison.Ordinal)), r => Assert.Equal(3, r.Labels.Count));
-        // Both silos pulled work.
-        Assert.Equal(2, status.Silos.Count);
+        // Each silo that pulled work is counted. Whether the second silo polls before the first has done all 20 small
+        // shards is timing (CI saw one silo do them all); spreading is asserted where it is made certain, by the
+        // extra-silo tests below and SpreadEndToEndTests.
+        Assert.InRange(status.Silos.Count, 1, 2);
         Assert.All(status.Silos, s => Assert.True(s.Labeled > 0, $"{s.Silo} labeled nothing"));
         Assert.Equal(160, status.Silos.Sum(s => s.Labeled + s.Errors));
 
